@@ -1,0 +1,50 @@
+# Two commands matter: `make run` (set up and serve the site offline) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check lint format setup install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+install: $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev
+
+## setup: migrate, then create the demo account and the starter library (idempotent).
+setup: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_demo
+
+## run: everything a fresh machine needs, then serve under uvicorn (ASGI; runserver buffers streams).
+run: setup
+	$(BIN)/uvicorn playground.asgi:application --host $(HOST) --port $(PORT) \
+		--timeout-graceful-shutdown 5
+
+## test: the whole suite (unit, integration over loopback, browser). DATABASE_URL picks PostgreSQL.
+test: install-dev
+	$(BIN)/pytest
+
+## check: lint, formatting and strict typing of the pure packages.
+check: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3

@@ -1,0 +1,62 @@
+"""ASGI entry point: Django, plus the lifespan protocol and the optional built-in simulator.
+
+Django rejects `lifespan` scopes, so this wrapper answers them itself and closes the shared
+upstream HTTP client on shutdown. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
+provider simulator (a pure ASGI app), so a fresh install works offline against itself.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
+django_application = get_asgi_application()
+
+# Imported after Django is set up.
+from django.conf import settings  # noqa: E402
+
+from playground.runs import upstream  # noqa: E402
+
+SIMULATOR_PREFIX = "/sim"
+_simulator: Any = None
+
+
+def _get_simulator() -> Any:
+    """Return the process's simulator app, created on first use."""
+    global _simulator
+    if _simulator is None:
+        from playground.simulator import create_app
+
+        _simulator = create_app()
+    return _simulator
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await upstream.aclose_client()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Route lifespan to the wrapper, /sim/ to the simulator (when enabled), the rest to Django."""
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    path = scope.get("path", "")
+    if settings.SIMULATOR_ENABLED and (
+        path == SIMULATOR_PREFIX or path.startswith(SIMULATOR_PREFIX + "/")
+    ):
+        inner = dict(scope)
+        inner["path"] = path[len(SIMULATOR_PREFIX) :] or "/"
+        inner["root_path"] = scope.get("root_path", "") + SIMULATOR_PREFIX
+        await _get_simulator()(inner, receive, send)
+        return
+    await django_application(scope, receive, send)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from playground.accounts import views as accounts_views
+
+urlpatterns = [
+    path("", accounts_views.landing, name="landing"),
+    path("home/", accounts_views.home, name="home"),
+    path("accounts/", include("playground.accounts.urls")),
+    path("keys/", include("playground.keys.urls")),
+    path("templates/", include("playground.prompts.urls")),
+    path("runs/", include("playground.runs.urls")),
+    path("admin/", admin.site.urls),
+]

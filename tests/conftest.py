@@ -1,0 +1,202 @@
+"""Shared fixtures.
+
+alice owns team Acme; bob is an editor and victor a viewer in Acme; charlie is an outsider
+who owns his own team, Other. Each has a logged-in test client (`alice_client`, ...).
+`live_url` serves the whole ASGI site (Django + simulator) with uvicorn on a free loopback port;
+`page` is a headless Chromium page driven by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from playground.accounts.models import Role, Team, User
+from tests.factories import add_member, make_team, make_user
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_plain(settings: Any) -> None:
+    # A fast hasher, and static files without the manifest (which needs collectstatic).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return make_user("alice")
+
+
+@pytest.fixture
+def team(alice: User) -> Team:
+    return make_team(alice, "Acme")
+
+
+@pytest.fixture
+def bob(team: Team) -> User:
+    user = make_user("bob")
+    add_member(team, user, Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def victor(team: Team) -> User:
+    user = make_user("victor")
+    add_member(team, user, Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    user = make_user("charlie")
+    make_team(user, "Other")
+    return user
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(alice: User, team: Team) -> Client:
+    return _client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob: User) -> Client:
+    return _client_for(bob)
+
+
+@pytest.fixture
+def victor_client(victor: User) -> Client:
+    return _client_for(victor)
+
+
+@pytest.fixture
+def charlie_client(charlie: User) -> Client:
+    return _client_for(charlie)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def _uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """Serve the ASGI app from a thread of this process, against the test database."""
+    import uvicorn
+    from django.conf import settings
+
+    # Static files come straight from static/ and the apps, as under `make run`.
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    port = _free_port()
+    config = uvicorn.Config(
+        "playground.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn-live", daemon=True)
+    with django_db_blocker.unblock():
+        thread.start()
+        deadline = time.monotonic() + 15
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start for the live-server tests")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_url(_uvicorn_server: str, transactional_db: None) -> str:
+    """Return the base URL of the live site; data the test saves is visible to it."""
+    return _uvicorn_server
+
+
+@pytest.fixture(scope="session")
+def _browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(browser tests are never skipped)."
+        )
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
+    # test itself are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(_browser: Any) -> Iterator[Any]:
+    context = _browser.new_context(viewport={"width": 1360, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Any:
+    return browser_context.new_page()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def log_in(page: Any, live_url: str, username: str, password: str) -> None:
+    """Log `username` in through the real login form."""
+    page.goto(f"{live_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
