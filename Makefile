@@ -47,4 +47,4 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) staticfiles test-artifacts test-db.sqlite3
+	rm -rf $(VENV) staticfiles test-artifacts test-db-*.sqlite3
