@@ -1,0 +1,54 @@
+"""The base-URL policy (SSRF): where a stored credential may send requests.
+
+Only https, and never to loopback, private, link-local or otherwise non-public addresses,
+unless the operator allows private destinations (development, tests, self-hosted vLLM/Ollama).
+`check_base_url` looks at the URL alone; resolving the host and checking every address it
+resolves to happens again right before each request, since DNS answers can change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+
+class UnsafeBaseURL(ValueError):
+    """A base URL the policy refuses; the message says why, in words a user understands."""
+
+
+def is_public_address(address: str) -> bool:
+    """Return whether `address` (an IPv4 or IPv6 literal) is a public, routable address."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_base_url(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeBaseURL when `url` is not an acceptable base URL; return None otherwise."""
+    parts = urlsplit(url.strip())
+    allowed_schemes = ("https", "http") if allow_private else ("https",)
+    if parts.scheme not in allowed_schemes:
+        raise UnsafeBaseURL(
+            "Base URLs must use https." if not allow_private else "Base URLs must use http(s)."
+        )
+    if not parts.hostname:
+        raise UnsafeBaseURL("The base URL has no host name.")
+    if parts.username or parts.password:
+        raise UnsafeBaseURL("Put the API key in the key field, not in the base URL.")
+    if parts.query or parts.fragment:
+        raise UnsafeBaseURL("A base URL cannot carry a query string or a fragment.")
+    if allow_private:
+        return
+    host = parts.hostname
+    if host == "localhost" or host.endswith(".localhost"):
+        raise UnsafeBaseURL("Base URLs on this machine (localhost) are not allowed on this site.")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return  # a name: checked again on its resolved addresses before each request
+    if not is_public_address(str(literal)):
+        raise UnsafeBaseURL(
+            "Base URLs pointing at private, loopback or link-local addresses are not allowed "
+            "on this site."
+        )
