@@ -48,7 +48,7 @@ def test_it_passes_the_deploy_check_with_production_settings() -> None:
         ("DEBUG", "maybe", "DEBUG must be one of"),
         ("SECURE_HSTS_SECONDS", "a year", "SECURE_HSTS_SECONDS must be a whole number"),
         ("DATABASE_URL", "nosuchdb://x", "DATABASE_URL is not a valid database URL"),
-        ("ENCRYPTION_KEYS", "not-a-fernet-key", "ENCRYPTION_KEYS entry 1 is not a valid Fernet key"),
+        ("ENCRYPTION_KEYS", "not-a-fernet-key", "entry 1 is not a valid Fernet key"),
         ("CSRF_TRUSTED_ORIGINS", "playground.example.com", "need a scheme"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL must start with"),
     ],
