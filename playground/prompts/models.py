@@ -1,0 +1,341 @@
+"""Prefix templates and their revisions. Who may see, edit and delete a template lives here.
+
+Access rules (the views ask these methods and nothing else):
+- a private template is seen, edited and deleted by its owner only;
+- a team template is seen by every member of its team, edited by the team's owners and editors
+  and deleted by the template's owner or a team owner (an editor edits but does not delete
+  a colleague's work);
+- a public template is seen by every signed-in user; when it belongs to a team, that team's
+  owners and editors edit it as they would a team template;
+- the starter library (no owner, public, no team) is read-only on the site: it is managed by
+  `manage.py load_starter_library`;
+- whoever can see a template can run, fork and export it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.urls import reverse
+
+from playground.accounts.models import Membership, Role, Team, User
+
+from . import schema
+from .variables import RenderedPrompt, Turn, Variable, detect, render
+
+
+class Category(models.TextChoices):
+    CODE_FENCE = "code_fence", "Code fence"
+    STORY = "story", "Story opener"
+    JSON = "json", "JSON"
+    ROLEPLAY = "roleplay", "Role-play"
+    FIM = "fim", "Fill in the middle"
+    OTHER = "other", "Other"
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Private"
+    TEAM = "team", "Team"
+    PUBLIC = "public", "Public"
+
+
+class Sort(models.TextChoices):
+    UPDATED = "updated", "Recently updated"
+    NEWEST = "newest", "Newest"
+    NAME = "name", "Name (A–Z)"
+
+
+SORT_ORDER = {
+    Sort.UPDATED: ("-updated_at", "-id"),
+    Sort.NEWEST: ("-created_at", "-id"),
+    Sort.NAME: ("name", "id"),
+}
+EDITOR_ROLES = (Role.OWNER, Role.EDITOR)
+
+
+def _team_ids(user: User, roles: tuple[str, ...] | None = None) -> models.QuerySet[Membership]:
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=roles)
+    return memberships.values("team_id")
+
+
+class PrefixTemplateQuerySet(models.QuerySet["PrefixTemplate"]):
+    def visible_to(self, user: Any) -> PrefixTemplateQuerySet:
+        """Return the templates `user` may see: own, their teams' and public ones."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(
+            Q(owner=user)
+            | Q(visibility=Visibility.PUBLIC)
+            | Q(visibility=Visibility.TEAM, team__in=_team_ids(user))
+        )
+
+    def editable_by(self, user: Any) -> PrefixTemplateQuerySet:
+        """Return the templates `user` may edit (see the module docstring)."""
+        if not user.is_authenticated:
+            return self.none()
+        shared = ~Q(visibility=Visibility.PRIVATE) & Q(team__in=_team_ids(user, EDITOR_ROLES))
+        return self.filter(Q(owner=user) | shared)
+
+    def deletable_by(self, user: Any) -> PrefixTemplateQuerySet:
+        """Return the templates `user` may delete: own ones and their owned teams' shared ones."""
+        if not user.is_authenticated:
+            return self.none()
+        shared = ~Q(visibility=Visibility.PRIVATE) & Q(team__in=_team_ids(user, (Role.OWNER,)))
+        return self.filter(Q(owner=user) | shared)
+
+    def search(self, query: str) -> PrefixTemplateQuerySet:
+        """Return the templates whose name, description, tags or prefix hold every word."""
+        result = self
+        for word in query.lower().split()[:8]:
+            # search_text is stored lower-cased, so a plain LIKE matches case-insensitively
+            # and PostgreSQL can answer it from the trigram index (migration 0002).
+            result = result.filter(search_text__contains=word)
+        return result
+
+    def tagged(self, tag: str) -> PrefixTemplateQuerySet:
+        """Return the templates carrying `tag` exactly."""
+        return self.filter(tag_index__contains=f"|{schema.normalise_tag(tag)}|")
+
+    def sorted_by(self, sort: str) -> PrefixTemplateQuerySet:
+        """Return the templates in the order named by `sort` (a Sort value)."""
+        return self.order_by(*SORT_ORDER.get(Sort(sort) if sort in Sort.values else Sort.UPDATED))
+
+
+class PrefixTemplate(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Stable id of a starter-library template, so reloading the library updates in place.
+    key = models.CharField(max_length=80, blank=True, editable=False)
+    name = models.CharField(max_length=schema.MAX_NAME)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    tags = models.JSONField(default=list, blank=True)
+    system_prompt = models.TextField(blank=True)
+    turns = models.JSONField(default=list, blank=True)
+    prefix = models.TextField(blank=True)
+    reasoning_prefix = models.TextField(blank=True)
+    suffix = models.TextField(blank=True)
+    stop = models.JSONField(default=list, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    # [{"name", "default", "description"}] for the variables the texts use.
+    variable_notes = models.JSONField(default=list, blank=True)
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="prefix_templates"
+    )
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="prefix_templates"
+    )
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Derived on save, for the library's search and tag filter (see PrefixTemplateQuerySet).
+    search_text = models.TextField(blank=True, editable=False)
+    tag_index = models.TextField(blank=True, editable=False)
+
+    objects = PrefixTemplateQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="unique_key"),
+            models.CheckConstraint(
+                condition=Q(visibility=Visibility.TEAM, team__isnull=False)
+                | Q(visibility=Visibility.PUBLIC)
+                | Q(visibility=Visibility.PRIVATE, team__isnull=True),
+                name="team_matches_visibility",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="prompts_updated_idx"),
+            models.Index(fields=["created_at", "id"], name="prompts_created_idx"),
+            models.Index(fields=["name", "id"], name="prompts_name_idx"),
+            models.Index(fields=["visibility", "updated_at"], name="prompts_visibility_idx"),
+            models.Index(fields=["category", "updated_at"], name="prompts_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, author: User | None = None, note: str = "", **kwargs: Any) -> None:
+        """Save, and keep a revision whenever the contents differ from the latest one."""
+        self.refresh_index()
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            self._record_revision(author, note)
+
+    def get_absolute_url(self) -> str:
+        return reverse("prompts:detail", args=[self.code])
+
+    # ----- access -----
+
+    def _role(self, user: Any) -> str | None:
+        if self.team_id is None or not user.is_authenticated:
+            return None
+        membership = Membership.objects.filter(team_id=self.team_id, user=user).first()
+        return membership.role if membership else None
+
+    def is_owned_by(self, user: Any) -> bool:
+        """Return whether `user` is this template's owner."""
+        return user.is_authenticated and self.owner_id == user.pk
+
+    def can_view(self, user: Any) -> bool:
+        """Return whether `user` may see (and so run, fork and export) this template."""
+        if self.visibility == Visibility.PUBLIC:
+            return bool(user.is_authenticated)
+        if self.visibility == Visibility.TEAM and self._role(user) is not None:
+            return True
+        return self.is_owned_by(user)
+
+    def can_edit(self, user: Any) -> bool:
+        """Return whether `user` may change this template."""
+        if self.is_owned_by(user):
+            return True
+        return self.visibility != Visibility.PRIVATE and self._role(user) in EDITOR_ROLES
+
+    def can_delete(self, user: Any) -> bool:
+        """Return whether `user` may delete this template: its owner or a team owner."""
+        if self.is_owned_by(user):
+            return True
+        return self.visibility != Visibility.PRIVATE and self._role(user) == Role.OWNER
+
+    # ----- content -----
+
+    def raw_prompt(self) -> RenderedPrompt:
+        """Return the template's texts as written, `{{variables}}` still in place."""
+        return RenderedPrompt(
+            system=self.system_prompt,
+            turns=tuple(
+                Turn(turn["role"], turn["content"], tuple(turn.get("images", ())))
+                for turn in self.turns
+            ),
+            prefix=self.prefix,
+            reasoning_prefix=self.reasoning_prefix,
+            suffix=self.suffix or None,
+            stop=tuple(self.stop),
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            top_p=self.top_p,
+        )
+
+    def variables(self) -> list[Variable]:
+        """Return the variables used in the texts, with their stored defaults and notes."""
+        notes = [
+            Variable(note["name"], note.get("default"), note.get("description", ""))
+            for note in self.variable_notes
+        ]
+        return detect(self.raw_prompt(), notes)
+
+    def render(self, values: dict[str, str]) -> RenderedPrompt:
+        """Return the prompt with variables filled in; raise MissingVariables if any lacks one."""
+        return render(self.raw_prompt(), self.variables(), values)
+
+    def content(self) -> dict[str, Any]:
+        """Return the template's contents in the exchange schema's canonical form."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "category": str(self.category),
+            "tags": list(self.tags),
+            "system": self.system_prompt,
+            "turns": [
+                {"role": t["role"], "content": t["content"], "images": list(t.get("images", []))}
+                for t in self.turns
+            ],
+            "prefix": self.prefix,
+            "reasoning_prefix": self.reasoning_prefix,
+            "suffix": self.suffix,
+            "stop": list(self.stop),
+            "parameters": {
+                "temperature": self.temperature,
+                "max_tokens": self.max_tokens,
+                "top_p": self.top_p,
+            },
+            "variables": [
+                {"name": v.name, "default": v.default, "description": v.description}
+                for v in self.variables()
+            ],
+        }
+
+    def apply_content(self, content: dict[str, Any]) -> None:
+        """Set every content field from `content` (canonical form, as schema.read_template)."""
+        self.name = content["name"]
+        self.description = content["description"]
+        self.category = content["category"]
+        self.tags = list(content["tags"])
+        self.system_prompt = content["system"]
+        self.turns = [dict(turn, images=list(turn["images"])) for turn in content["turns"]]
+        self.prefix = content["prefix"]
+        self.reasoning_prefix = content["reasoning_prefix"]
+        self.suffix = content["suffix"]
+        self.stop = list(content["stop"])
+        self.temperature = content["parameters"]["temperature"]
+        self.max_tokens = content["parameters"]["max_tokens"]
+        self.top_p = content["parameters"]["top_p"]
+        self.variable_notes = [dict(note) for note in content["variables"]]
+
+    def refresh_index(self) -> None:
+        """Recompute the derived search fields from the current contents."""
+        self.search_text = "\n".join(
+            [self.name, self.description, " ".join(self.tags), self.prefix]
+        ).lower()
+        self.tag_index = "|" + "|".join(self.tags) + "|" if self.tags else ""
+
+    # ----- revisions and forks -----
+
+    def _record_revision(self, author: User | None, note: str) -> None:
+        content = self.content()
+        latest = self.revisions.order_by("-number").first()
+        if latest is not None and latest.content == content:
+            return
+        TemplateRevision.objects.create(
+            template=self,
+            number=latest.number + 1 if latest else 1,
+            content=content,
+            author=author,
+            note=note[:200],
+        )
+
+    def fork(self, user: User) -> PrefixTemplate:
+        """Return a private copy of this template owned by `user`, linked back to it."""
+        copy = PrefixTemplate(owner=user, visibility=Visibility.PRIVATE, forked_from=self)
+        copy.apply_content(self.content())
+        suffix = " (fork)"
+        copy.name = self.name[: schema.MAX_NAME - len(suffix)] + suffix
+        copy.save(author=user, note=f"Forked from “{self.name}”")
+        return copy
+
+    def restore(self, revision: TemplateRevision, author: User) -> None:
+        """Bring back the contents of `revision`; the restore itself becomes a new revision."""
+        self.apply_content(revision.content)
+        self.save(author=author, note=f"Restored revision {revision.number}")
+
+
+class TemplateRevision(models.Model):
+    """A snapshot of a template's contents (schema form) taken when a save changed them."""
+
+    template = models.ForeignKey(PrefixTemplate, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    content = models.JSONField()
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="one_revision_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} r{self.number}"

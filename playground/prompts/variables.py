@@ -1,0 +1,140 @@
+"""Template variables and prompt rendering, in pure Python (no Django), so they test alone.
+
+A variable is written `{{name}}` in any text of a template: the system prompt, a turn's content
+or image URL, the assistant prefix, the reasoning prefix, the FIM suffix or a stop sequence.
+A name follows `[A-Za-z_][A-Za-z0-9_]*` and may have spaces inside the braces (`{{ name }}`).
+Anything else between double braces (`{{ 1+1 }}`, `{{a-b}}`, `{{}}`) is not a variable and stays
+as literal text. Substitution is a single pass, so a value that itself contains `{{x}}` is
+inserted as it is and never expanded again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+VARIABLE_RE = re.compile(r"\{\{\s*(" + VARIABLE_NAME + r")\s*\}\}")
+NAME_RE = re.compile(VARIABLE_NAME)
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A `{{name}}` used by a template; `default` None means the run must supply a value."""
+
+    name: str
+    default: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message before the prefix; `images` are https URLs (user turns only)."""
+
+    role: str
+    content: str
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """Everything a provider call needs from a template, with the variables filled in."""
+
+    system: str
+    turns: tuple[Turn, ...]
+    prefix: str
+    reasoning_prefix: str
+    suffix: str | None
+    stop: tuple[str, ...]
+    temperature: float | None
+    max_tokens: int | None
+    top_p: float | None
+
+
+class MissingVariables(ValueError):
+    """Raised when variables without a default get no value; `names` lists them in order."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = tuple(names)
+        super().__init__("missing values for: " + ", ".join(self.names))
+
+
+def texts_of(prompt: RenderedPrompt) -> list[str]:
+    """Return every text of `prompt` that may hold variables, in reading order."""
+    texts = [prompt.system]
+    for turn in prompt.turns:
+        texts.append(turn.content)
+        texts.extend(turn.images)
+    texts += [prompt.prefix, prompt.reasoning_prefix, prompt.suffix or ""]
+    texts.extend(prompt.stop)
+    return texts
+
+
+def find_names(texts: Iterable[str]) -> list[str]:
+    """Return the variable names used in `texts`, each once, in order of first use."""
+    seen: dict[str, None] = {}
+    for text in texts:
+        for match in VARIABLE_RE.finditer(text):
+            seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+def detect(prompt: RenderedPrompt, known: Iterable[Variable] = ()) -> list[Variable]:
+    """Return the variables `prompt` uses, carrying the default and description from `known`."""
+    notes = {variable.name: variable for variable in known}
+    return [notes.get(name, Variable(name)) for name in find_names(texts_of(prompt))]
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Return `text` with each `{{name}}` found in `values` replaced; others stay as written."""
+
+    def replace_match(match: re.Match[str]) -> str:
+        return values.get(match.group(1), match.group(0))
+
+    return VARIABLE_RE.sub(replace_match, text)
+
+
+def resolve(variables: Iterable[Variable], values: Mapping[str, str]) -> dict[str, str]:
+    """Return the value of every variable: the given one, else its default.
+
+    An empty string counts as not given, so a blank form field falls back to the default.
+    Raise MissingVariables naming every variable left without a value.
+    """
+    resolved: dict[str, str] = {}
+    missing: list[str] = []
+    for variable in variables:
+        given = values.get(variable.name)
+        if given:
+            resolved[variable.name] = given
+        elif variable.default is not None:
+            resolved[variable.name] = variable.default
+        else:
+            missing.append(variable.name)
+    if missing:
+        raise MissingVariables(missing)
+    return resolved
+
+
+def render(
+    prompt: RenderedPrompt, variables: Iterable[Variable], values: Mapping[str, str]
+) -> RenderedPrompt:
+    """Return `prompt` (a template's raw text) with every variable filled in from `values`."""
+    resolved = resolve(detect(prompt, variables), values)
+
+    def fill(text: str) -> str:
+        return substitute(text, resolved)
+
+    turns = tuple(
+        Turn(turn.role, fill(turn.content), tuple(fill(url) for url in turn.images))
+        for turn in prompt.turns
+    )
+    return replace(
+        prompt,
+        system=fill(prompt.system),
+        turns=turns,
+        prefix=fill(prompt.prefix),
+        reasoning_prefix=fill(prompt.reasoning_prefix),
+        suffix=None if prompt.suffix is None else fill(prompt.suffix),
+        stop=tuple(fill(stop) for stop in prompt.stop),
+    )
