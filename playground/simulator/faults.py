@@ -1,0 +1,193 @@
+"""Model-name options and the response runner that paces deltas and injects faults.
+
+A model id carries simulator options after the real name: `-fault-<name>` (see FAULTS),
+`-tps<N>` (tokens per second for this request), `-long` (~2000 tokens) and `-bench` (each delta
+starts with the sender's `time.monotonic_ns()`). Every dialect describes its wire format with a
+`Wire`; `respond()` drives it the same way for all of them, so a fault means the same thing in
+every dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from playground.simulator.errors import Rejected, error_response
+from playground.simulator.exchange import Exchange, encode_json
+from playground.simulator.generate import Delta, Generation
+
+FAULTS = ("slow", "429", "500", "503", "midstream", "cut", "silent", "malformed", "stall")
+_STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
+_FAULT = re.compile(r"-fault-([a-z0-9]+)")
+_TPS = re.compile(r"-tps(\d+(?:\.\d+)?)")
+SSE_HEADERS = (("cache-control", "no-cache"),)
+# How many deltas arrive before a mid-stream fault strikes.
+_DELTAS_BEFORE_FAULT = 3
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Simulator options read from a model id."""
+
+    fault: str | None = None
+    tps: float | None = None
+    long: bool = False
+    bench: bool = False
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Pacing for one app: tokens per second, delays, keep-alive interval, fault durations."""
+
+    tokens_per_second: float = 40.0
+    first_token_delay: float = 0.15
+    slow_delay: float = 5.0
+    keepalive_interval: float = 1.0
+    silence: float = 120.0
+
+
+@dataclass(frozen=True)
+class Call:
+    """A routed, authenticated request with a JSON object body, ready for a dialect."""
+
+    provider: str
+    endpoint: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    timing: Timing
+    seed: int
+
+
+class Wire(Protocol):
+    """How one dialect frames a response (see openai_style, anthropic, ollama)."""
+
+    provider: str
+    content_type: str
+
+    def opening(self) -> list[bytes]: ...
+    def delta(self, delta: Delta) -> bytes: ...
+    def closing(self, gen: Generation) -> list[bytes]: ...
+    def keepalive(self) -> bytes | None: ...
+    def stream_error(self) -> bytes: ...
+    def garbage(self) -> bytes: ...
+    def body(self, gen: Generation) -> dict[str, Any]: ...
+    def body_keepalive(self) -> bytes | None: ...
+
+
+def model_options(model: str) -> ModelOptions:
+    """Return the simulator options in `model`; an unknown fault name is refused."""
+    fault = _FAULT.search(model)
+    if fault and fault[1] not in FAULTS:
+        raise Rejected(f"Unknown simulator fault '{fault[1]}'; known: {', '.join(FAULTS)}.")
+    tps = _TPS.search(model)
+    return ModelOptions(
+        fault=fault[1] if fault else None,
+        tps=float(tps[1]) if tps and float(tps[1]) > 0 else None,
+        long="-long" in model,
+        bench="-bench" in model,
+    )
+
+
+async def respond(
+    ex: Exchange,
+    wire: Wire,
+    gen: Generation,
+    deltas: list[Delta],
+    options: ModelOptions,
+    timing: Timing,
+    stream: bool,
+) -> None:
+    """Send the response for `gen`, paced and with the model's fault, streaming or whole."""
+    if options.fault in _STATUS_FAULTS:
+        await ex.send_json(*error_response(wire.provider, _STATUS_FAULTS[options.fault]))
+    elif stream:
+        await _stream(ex, wire, gen, deltas, options, timing)
+    else:
+        await _whole(ex, wire, gen, options, timing)
+
+
+async def _stream(
+    ex: Exchange,
+    wire: Wire,
+    gen: Generation,
+    deltas: list[Delta],
+    options: ModelOptions,
+    timing: Timing,
+) -> None:
+    fault = options.fault
+    tps = options.tps or timing.tokens_per_second
+    await ex.start(200, wire.content_type, SSE_HEADERS)
+    if fault in ("slow", "silent"):
+        wait = timing.slow_delay if fault == "slow" else timing.silence
+        await _keep_alive(ex, wire.keepalive(), wait, timing.keepalive_interval)
+        if fault == "silent":
+            return  # drop the connection without a terminator, as a server giving up would
+    for frame in wire.opening():
+        await ex.write(frame)
+    await asyncio.sleep(timing.first_token_delay)
+    breaking = fault in ("midstream", "cut", "stall")
+    sent = deltas[: min(_DELTAS_BEFORE_FAULT, len(deltas))] if breaking else deltas
+    junk_at = min(2, len(sent)) if fault == "malformed" else -1
+    for index, delta in enumerate(sent):
+        if index == junk_at:
+            await ex.write(wire.garbage())
+        if index:
+            await asyncio.sleep(delta.tokens / tps)
+        await ex.write(wire.delta(_stamped(delta) if options.bench else delta))
+    if junk_at == len(sent):
+        await ex.write(wire.garbage())
+    if fault == "midstream":
+        await ex.end(wire.stream_error())
+    elif fault == "stall":
+        await _keep_alive(ex, wire.keepalive(), timing.silence, timing.keepalive_interval)
+    elif fault != "cut":
+        for frame in wire.closing(gen):
+            await ex.write(frame)
+        await ex.end()
+    # "cut" and "stall" return without ending the body: the server drops the connection.
+
+
+async def _whole(
+    ex: Exchange, wire: Wire, gen: Generation, options: ModelOptions, timing: Timing
+) -> None:
+    fault = options.fault
+    tps = options.tps or timing.tokens_per_second
+    keepalive = wire.body_keepalive()
+    if fault in ("silent", "stall"):
+        await ex.start(200, "application/json")
+        await _keep_alive(ex, keepalive, timing.silence, timing.keepalive_interval)
+        return
+    if fault == "slow":
+        if keepalive:  # DeepSeek holds the request open with blank lines while queued
+            await ex.start(200, "application/json")
+        await _keep_alive(ex, keepalive, timing.slow_delay, timing.keepalive_interval)
+    if fault == "midstream":
+        await asyncio.sleep(timing.first_token_delay)
+        await ex.send_json(*error_response(wire.provider, "server"))
+        return
+    await asyncio.sleep(timing.first_token_delay + gen.output_tokens / tps)
+    body = encode_json(wire.body(gen))
+    if not ex.started:
+        await ex.start(200, "application/json")
+    if fault == "cut":
+        await ex.write(body[: len(body) // 2])
+    elif fault == "malformed":
+        await ex.end(body[: len(body) // 2])
+    else:
+        await ex.end(body)
+
+
+async def _keep_alive(ex: Exchange, frame: bytes | None, duration: float, every: float) -> None:
+    """Wait `duration` seconds, sending `frame` (if the dialect has one) every `every` seconds."""
+    deadline = time.monotonic() + duration
+    while (left := deadline - time.monotonic()) > 0:
+        if frame is not None:
+            await ex.write(frame)
+        await asyncio.sleep(min(every, left))
+
+
+def _stamped(delta: Delta) -> Delta:
+    return replace(delta, text=f"⟨t={time.monotonic_ns()}⟩ {delta.text}")

@@ -1,0 +1,122 @@
+"""The simulator served by uvicorn on a free loopback port, and raw httpx helpers to drive it.
+
+No Django and no `playground.providers` here: the tests speak each provider's wire format
+themselves, so they check the simulator against the documentation, not against our client.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from playground.simulator import RequestRecord, SimulatorApp, create_app
+
+KEY = "sim-test-key"
+
+
+@dataclass
+class Sim:
+    """A running simulator: its base URL and the app (for in-process record checks)."""
+
+    url: str
+    app: SimulatorApp
+
+    def last(self) -> RequestRecord:
+        """Return the newest request record."""
+        return self.app.requests[-1]
+
+
+def free_port() -> int:
+    """Return a loopback port nobody is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[Sim]:
+    """Serve a fast simulator (short delays, high token rate) from a background thread."""
+    app = create_app(
+        tokens_per_second=2000,
+        first_token_delay=0.01,
+        slow_delay=1.0,
+        keepalive_interval=0.2,
+        silence=120.0,
+    )
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="simulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "simulator did not start"
+        time.sleep(0.02)
+    yield Sim(f"http://127.0.0.1:{port}", app)
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def client(sim: Sim) -> Iterator[httpx.Client]:
+    """Return an httpx client bound to the simulator."""
+    with httpx.Client(base_url=sim.url, timeout=10.0) as http:
+        yield http
+
+
+def bearer(key: str = KEY) -> dict[str, str]:
+    """Return an Authorization header."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+def anthropic_headers(key: str = KEY) -> dict[str, str]:
+    """Return the headers the Messages API needs."""
+    return {"x-api-key": key, "anthropic-version": "2023-06-01"}
+
+
+def sse_events(lines: Iterator[str]) -> list[tuple[str | None, str]]:
+    """Return (event name, data) pairs from SSE lines; comments are kept as ("comment", text)."""
+    events: list[tuple[str | None, str]] = []
+    name: str | None = None
+    for line in lines:
+        if line.startswith(":"):
+            events.append(("comment", line[1:].strip()))
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            events.append((name, line[5:].strip()))
+            name = None
+    return events
+
+
+def stream_sse(
+    client: httpx.Client, url: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[httpx.Response, list[tuple[str | None, str]]]:
+    """POST a streaming request and return the response and all its SSE events."""
+    with client.stream("POST", url, json={**body, "stream": True}, headers=headers) as response:
+        events = sse_events(response.iter_lines())
+    return response, events
+
+
+def openai_text(events: list[tuple[str | None, str]], key: str = "content") -> str:
+    """Return the concatenated delta `key` of OpenAI-style chunks."""
+    parts = []
+    for _, data in events:
+        if data.startswith("{"):
+            for choice in json.loads(data).get("choices", []):
+                parts.append((choice.get("delta") or {}).get(key) or "")
+    return "".join(parts)
+
+
+def data_chunks(events: list[tuple[str | None, str]]) -> list[dict[str, Any]]:
+    """Return the JSON payloads of the data events (not [DONE], not comments)."""
+    return [json.loads(d) for n, d in events if n != "comment" and d.startswith("{")]
