@@ -1,0 +1,163 @@
+"""Credentials: one user's API key for one provider, encrypted at rest.
+
+The plaintext key is reachable only through `Credential.reveal_key()`, which only the code that
+calls a provider uses. Everything a page shows comes from `key_last4`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.views.decorators.debug import sensitive_variables
+
+from playground.providers.catalog import Provider, get_provider, provider_choices
+
+from . import crypto
+
+# The one provider whose wire dialect the user picks (any OpenAI-compatible server).
+GENERIC_PROVIDER = "openai_compatible"
+# The dialects a generic endpoint may speak, used when the catalog does not list its own.
+GENERIC_DIALECTS = [
+    ("plain", "Plain: a bare trailing assistant message"),
+    ("deepseek", "DeepSeek style: prefix flag"),
+    ("dashscope", "DashScope style: partial flag"),
+    ("moonshot", "Moonshot style: partial flag"),
+    ("mistral", "Mistral style: prefix flag, echoed prefix"),
+    ("vllm", "vLLM: continue_final_message"),
+    ("sglang", "SGLang: continue_final_message"),
+]
+_DIALECT_LABELS = {**dict(GENERIC_DIALECTS), "llamacpp": "llama.cpp server style"}
+
+
+def catalog_entry(provider_id: str) -> Provider | None:
+    """Return the catalog's provider `provider_id`, or None when the catalog no longer has it."""
+    try:
+        return get_provider(provider_id)
+    except KeyError:
+        return None
+
+
+def dialect_choices(provider_id: str) -> list[tuple[str, str]]:
+    """Return the dialects a user may pick for `provider_id`; empty when the catalog fixes it."""
+    provider = catalog_entry(provider_id)
+    if provider is None:
+        return []
+    offered = tuple(getattr(provider, "dialect_choices", ()))
+    if not offered and provider_id == GENERIC_PROVIDER:
+        return list(GENERIC_DIALECTS)
+    # A single offered dialect is the provider's own: there is nothing to pick.
+    if len(offered) < 2:
+        return []
+    return [(dialect, _DIALECT_LABELS.get(dialect, dialect)) for dialect in offered]
+
+
+def validate_provider(value: str) -> None:
+    """Raise ValidationError unless `value` is a provider id in the catalog."""
+    if value not in dict(provider_choices()):
+        raise ValidationError("Choose a provider from the list.", code="unknown_provider")
+
+
+class CredentialQuerySet(models.QuerySet["Credential"]):
+    def for_user(self, user: object) -> CredentialQuerySet:
+        """Return the credentials that belong to `user` (and nobody else's, teammates included)."""
+        return self.filter(user=user)
+
+    def rotate_keys(self, batch_size: int = 500) -> int:
+        """Return how many keys were re-encrypted under the first ENCRYPTION_KEYS entry."""
+        rotated = 0
+        last_id = 0
+        while True:
+            # One transaction per batch: a failure keeps earlier batches, which every
+            # configured key can still decrypt, so a second run simply carries on.
+            with transaction.atomic():
+                batch = list(
+                    self.select_for_update().filter(pk__gt=last_id).order_by("pk")[:batch_size]
+                )
+                for credential in batch:
+                    credential.key_ciphertext = crypto.rotate(credential.key_ciphertext)
+                self.model.objects.bulk_update(batch, ["key_ciphertext"])
+            if not batch:
+                return rotated
+            rotated += len(batch)
+            last_id = batch[-1].pk
+
+
+class Credential(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials"
+    )
+    # A catalog id, checked by a validator rather than `choices` so that catalog edits need
+    # no migration. Fixed after creation: another provider means another credential.
+    provider = models.CharField(max_length=40, validators=[validate_provider])
+    label = models.CharField(max_length=80)
+    dialect = models.CharField(max_length=20, blank=True, help_text="Blank: the provider's own.")
+    base_url = models.CharField(
+        "base URL", max_length=300, blank=True, help_text="Blank: the provider's default."
+    )
+    key_ciphertext = models.TextField(editable=False)
+    key_last4 = models.CharField(max_length=4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.provider_name}, {self.masked_key})"
+
+    def __repr__(self) -> str:
+        return f"<Credential {self.code} {self.provider} {self.label!r} {self.masked_key}>"
+
+    @sensitive_variables("plaintext")
+    def set_key(self, plaintext: str) -> None:
+        """Store `plaintext` encrypted, remembering only its last four characters in clear."""
+        self.key_ciphertext = crypto.encrypt(plaintext)
+        self.key_last4 = plaintext[-4:]
+
+    def reveal_key(self) -> str:
+        """Return the plaintext key: for the code that calls the provider, never for a page."""
+        return crypto.decrypt(self.key_ciphertext)
+
+    @property
+    def provider_name(self) -> str:
+        """Return the provider's display name (its id if the catalog dropped it)."""
+        provider = catalog_entry(self.provider)
+        return provider.name if provider else self.provider
+
+    @property
+    def effective_base_url(self) -> str:
+        """Return the base URL requests go to: the stored one, else the provider's default."""
+        if self.base_url:
+            return self.base_url
+        provider = catalog_entry(self.provider)
+        return provider.default_base_url if provider else ""
+
+    @property
+    def effective_dialect(self) -> str:
+        """Return the wire dialect: the one chosen for a generic endpoint, else the provider's."""
+        if self.dialect:
+            return self.dialect
+        provider = catalog_entry(self.provider)
+        return provider.dialect if provider else ""
+
+    @property
+    def dialect_label(self) -> str:
+        """Return the chosen dialect's display label, or "" when the provider fixes it."""
+        return dict(dialect_choices(self.provider)).get(self.dialect, self.dialect)
+
+    @property
+    def masked_key(self) -> str:
+        """Return the key as shown anywhere: an ellipsis and its last four characters."""
+        return f"…{self.key_last4}"
+
+    @property
+    def is_simulator(self) -> bool:
+        """Return whether requests go to this site's built-in provider simulator."""
+        return urlsplit(self.effective_base_url).path.startswith("/sim/")
