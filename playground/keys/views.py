@@ -1,8 +1,150 @@
+"""The key vault: list, add, rename, replace the key, change the endpoint, delete.
+
+Every action works as an htmx fragment swap and, without JavaScript, as a plain form post
+followed by a redirect. Other people's credentials answer 404, teammates' included.
+"""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from .forms import CredentialForm, EndpointForm, RenameForm, ReplaceKeyForm
+from .models import Credential
 
 
-def placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"heading": "keys"})
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _get_credential(request: HtmxHttpRequest, code: UUID) -> Credential:
+    """Return the signed-in user's credential `code`; 404 for anyone else, teammates included."""
+    return get_object_or_404(Credential.objects.for_user(request.user), code=code)
+
+
+def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) -> dict[str, Any]:
+    return {"credentials": Credential.objects.for_user(request.user), "form": form, **extra}
+
+
+@require_GET
+def credential_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the vault page: the user's credentials and the add form."""
+    return render(request, "keys/list.html", _list_context(request, CredentialForm()))
+
+
+@require_GET
+def endpoint_fields(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the add form's base URL and dialect fields, fitted to the chosen provider."""
+    form = CredentialForm(initial={"provider": request.GET.get("provider", "")})
+    return render(request, "keys/list.html#endpoint-fields", {"form": form})
+
+
+@require_POST
+@sensitive_post_parameters("api_key")
+def add(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the new row and a fresh form (htmx) or a redirect; the form again if invalid."""
+    form = CredentialForm(request.POST)
+    if not form.is_valid():
+        template = "keys/list.html#add-form" if request.htmx else "keys/list.html"
+        return render(request, template, _list_context(request, form))
+    credential = form.save(commit=False)
+    credential.user = request.user
+    credential.set_key(form.cleaned_data["api_key"])
+    credential.save()
+    if not request.htmx:
+        messages.success(request, f"Added “{credential.label}”. Its key is stored encrypted.")
+        return redirect("keys:list")
+    context = _list_context(request, CredentialForm(), added=credential)
+    return render(request, "keys/list.html#add-response", context)
+
+
+def row(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return one credential's table row, which an inline form's Cancel swaps back in."""
+    # The owner check comes before the method check: others get 404 whatever they send.
+    credential = _get_credential(request, code)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    if not request.htmx:
+        return redirect("keys:list")
+    return render(request, "keys/list.html#credential-row", {"credential": credential})
+
+
+EDIT_TITLES = {
+    "rename": "Rename",
+    "replace_key": "Replace the key",
+    "endpoint": "Change the endpoint",
+}
+EDIT_DONE = {
+    "rename": "Renamed to “{label}”.",
+    "replace_key": "Replaced the key of “{label}”.",
+    "endpoint": "Saved the endpoint of “{label}”.",
+}
+
+
+def _edit(
+    request: HtmxHttpRequest, code: UUID, form_class: type[forms.ModelForm], action: str
+) -> HttpResponse:
+    """Return the inline (htmx) or full-page edit form, or the saved row / a redirect."""
+    credential = _get_credential(request, code)
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data, instance=credential)
+    if form.is_bound and form.is_valid():
+        form.save()
+        if request.htmx:
+            context = {"credential": credential, "updated": True}
+            return render(request, "keys/list.html#credential-row", context)
+        messages.success(request, EDIT_DONE[action].format(label=credential.label))
+        return redirect("keys:list")
+    context = {
+        "credential": credential,
+        "form": form,
+        "title": EDIT_TITLES[action],
+        "action_url": reverse(f"keys:{action}", args=[credential.code]),
+        "inline": bool(request.htmx),
+    }
+    template = "keys/list.html#row-form" if request.htmx else "keys/edit.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def rename(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the rename form, or the renamed row."""
+    return _edit(request, code, RenameForm, "rename")
+
+
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("api_key")
+def replace_key(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the replace-key form, or the row with the new key's last four characters."""
+    return _edit(request, code, ReplaceKeyForm, "replace_key")
+
+
+@require_http_methods(["GET", "POST"])
+def endpoint(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the base URL and dialect form, or the updated row."""
+    return _edit(request, code, EndpointForm, "endpoint")
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the confirmation page (GET), or delete and swap the row out / redirect."""
+    credential = _get_credential(request, code)
+    if request.method == "GET":
+        return render(request, "keys/delete.html", {"credential": credential})
+    label = credential.label
+    credential.delete()
+    if request.htmx:
+        # The row swaps out; when it was the last one, the empty state swaps in with it.
+        context = {"credentials": Credential.objects.for_user(request.user)}
+        return render(request, "keys/list.html#row-deleted", context)
+    messages.success(request, f"Deleted “{label}”.")
+    return redirect("keys:list")
