@@ -26,6 +26,8 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     base.pop("DATABASE_URL", None)
     base.pop("REDIS_URL", None)
     base.pop("DJANGO_SETTINGS_MODULE", None)
+    # Set by the browser fixture for Playwright's event loop; a real deploy never has it.
+    base.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
