@@ -7,7 +7,6 @@ and read as one turn, as the Messages API documents.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from typing import Any
 from playground.simulator.errors import Rejected, error_body
 from playground.simulator.exchange import Exchange, encode_json
 from playground.simulator.faults import Call, model_options, respond
-from playground.simulator.generate import Ask, Delta, Generation, generate, plan, seed_for
+from playground.simulator.generate import Ask, Delta, Generation, generate, plan
 
 NO_PREFILL = (
     "This model does not support assistant message prefill. "
@@ -195,8 +194,7 @@ async def handle_messages(ex: Exchange, call: Call) -> None:
     ex.record.stream = stream
     users = [_text(m.get("content")) for m in messages if m["role"] == "user"]
     inputs = [_text(body.get("system"))] + [_text(m.get("content")) for m in messages]
-    request = {k: v for k, v in body.items() if k != "stream"}
-    seed = seed_for(call.seed, "anthropic", json.dumps(request, sort_keys=True, default=str))
+    seed = call.text_seed()
     ask = Ask(
         prefix=prefix,
         topic=users[-1] if users else "",

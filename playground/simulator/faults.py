@@ -10,6 +10,7 @@ every dialect.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from dataclasses import dataclass, replace
@@ -17,13 +18,25 @@ from typing import Any, Protocol
 
 from playground.simulator.errors import Rejected, error_response
 from playground.simulator.exchange import Exchange, encode_json
-from playground.simulator.generate import Delta, Generation
+from playground.simulator.generate import Delta, Generation, seed_for
 
 FAULTS = ("slow", "429", "500", "503", "midstream", "cut", "silent", "malformed", "stall")
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")
 _TPS = re.compile(r"-tps(\d+(?:\.\d+)?)")
 SSE_HEADERS = (("cache-control", "no-cache"),)
+# Fields that decide how a text is delivered or cut short, not what the text is.
+_DELIVERY_FIELDS = frozenset(
+    {
+        "stream",
+        "stream_options",
+        "stop",
+        "stop_sequences",
+        "max_tokens",
+        "max_completion_tokens",
+        "options",
+    }
+)
 # How many deltas arrive before a mid-stream fault strikes.
 _DELTAS_BEFORE_FAULT = 3
 
@@ -59,6 +72,11 @@ class Call:
     headers: dict[str, str]
     timing: Timing
     seed: int
+
+    def text_seed(self) -> int:
+        """Return the generation seed: streaming, stop and max_tokens cut the same text."""
+        body = {k: v for k, v in self.body.items() if k not in _DELIVERY_FIELDS}
+        return seed_for(self.seed, self.provider, json.dumps(body, sort_keys=True, default=str))
 
 
 class Wire(Protocol):

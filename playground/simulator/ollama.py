@@ -6,7 +6,6 @@ means no cap) and `options.stop` holds the stop sequences. Errors are `{"error":
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from typing import Any
 from playground.simulator.errors import Rejected
 from playground.simulator.exchange import Exchange, encode_json
 from playground.simulator.faults import Call, model_options, respond
-from playground.simulator.generate import Ask, Delta, Generation, generate, plan, seed_for
+from playground.simulator.generate import Ask, Delta, Generation, generate, plan
 
 MIDSTREAM_MESSAGE = "an error was encountered while running the model: unexpected EOF"
 
@@ -134,8 +133,7 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
     ex.record.stream = stream
     prefill = messages[-1]["role"] == "assistant"
     users = [_text(m.get("content")) for m in messages if m["role"] == "user"]
-    request = {k: v for k, v in body.items() if k != "stream"}
-    seed = seed_for(call.seed, "ollama", json.dumps(request, sort_keys=True, default=str))
+    seed = call.text_seed()
     ask = Ask(
         prefix=_text(messages[-1].get("content")) if prefill else "",
         topic=users[-1] if users else "",

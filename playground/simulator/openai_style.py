@@ -7,7 +7,6 @@ says how the model answers: continue the prefix, or answer afresh (providers.md 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from playground.simulator.anthropic import NO_PREFILL, refuses_prefill
 from playground.simulator.errors import Rejected
 from playground.simulator.exchange import Exchange
 from playground.simulator.faults import Call, model_options, respond
-from playground.simulator.generate import Ask, generate, plan, seed_for
+from playground.simulator.generate import Ask, generate, plan
 from playground.simulator.openai_wire import OpenAIWire
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -250,12 +249,6 @@ RULES: dict[str, Callable[[Chat, str], Decision]] = {
 }
 
 
-def request_seed(call: Call) -> int:
-    """Return the generation seed: the same request, streamed or not, writes the same text."""
-    body = {k: v for k, v in call.body.items() if k not in ("stream", "stream_options")}
-    return seed_for(call.seed, call.provider, json.dumps(body, sort_keys=True, default=str))
-
-
 def _input_text(chat: Chat) -> str:
     parts = [text_of(m.get("content")) for m in chat.messages]
     if chat.last is not None:
@@ -277,7 +270,7 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
     format_ = call.body.get("response_format")
     stream = call.body.get("stream") is True
     ex.record.stream = stream
-    seed = request_seed(call)
+    seed = call.text_seed()
     ask = Ask(
         prefix="" if decision.fresh else chat.prefix,
         topic=_topic(chat.messages),
@@ -322,7 +315,7 @@ async def handle_fim(ex: Exchange, call: Call) -> None:
     options = model_options(model)
     stream = body.get("stream") is True
     ex.record.stream = stream
-    seed = request_seed(call)
+    seed = call.text_seed()
     ask = Ask(
         prefix=prompt,
         input_text=prompt + (suffix or ""),

@@ -46,7 +46,7 @@ def free_port() -> int:
 def sim() -> Iterator[Sim]:
     """Serve a fast simulator (short delays, high token rate) from a background thread."""
     app = create_app(
-        tokens_per_second=2000,
+        tokens_per_second=5000,
         first_token_delay=0.01,
         slow_delay=1.0,
         keepalive_interval=0.2,
@@ -66,9 +66,9 @@ def sim() -> Iterator[Sim]:
     thread.join(timeout=5)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def client(sim: Sim) -> Iterator[httpx.Client]:
-    """Return an httpx client bound to the simulator."""
+    """Return an httpx client bound to the simulator (one per session: building one is slow)."""
     with httpx.Client(base_url=sim.url, timeout=10.0) as http:
         yield http
 
