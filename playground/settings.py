@@ -243,3 +243,12 @@ LOGGING = {
 ALLOW_PRIVATE_BASE_URLS = env_bool("ALLOW_PRIVATE_BASE_URLS", DEBUG)
 # The built-in provider simulator answers under /sim/ on this site (offline demo, tests).
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", DEBUG)
+
+# Runs. Deadlines per column: until the first token, between tokens (keep-alive comments do not
+# count), and in total; then how long text is coalesced before it is sent to the browser.
+RUN_FIRST_TOKEN_TIMEOUT = env_int("RUN_FIRST_TOKEN_TIMEOUT", 60, minimum=1)
+RUN_STALL_TIMEOUT = env_int("RUN_STALL_TIMEOUT", 60, minimum=1)
+RUN_TOTAL_TIMEOUT = env_int("RUN_TOTAL_TIMEOUT", 600, minimum=1)
+RUN_COALESCE_SECONDS = env_int("RUN_COALESCE_MS", 40) / 1000
+# How many runs one user may have streaming at once (each run holds 1-6 upstream requests).
+MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
