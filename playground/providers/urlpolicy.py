@@ -8,7 +8,9 @@ resolves to happens again right before each request, since DNS answers can chang
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 
@@ -26,6 +28,8 @@ def is_public_address(address: str) -> bool:
 
 def check_base_url(url: str, *, allow_private: bool) -> None:
     """Raise UnsafeBaseURL when `url` is not an acceptable base URL; return None otherwise."""
+    if not url.strip():
+        raise UnsafeBaseURL("No base URL is set.")
     parts = urlsplit(url.strip())
     allowed_schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed_schemes:
@@ -52,3 +56,31 @@ def check_base_url(url: str, *, allow_private: bool) -> None:
             "Base URLs pointing at private, loopback or link-local addresses are not allowed "
             "on this site."
         )
+
+
+async def resolve_and_check(url: str, *, allow_private: bool) -> None:
+    """Raise UnsafeBaseURL unless `url` passes the policy on every address its host resolves to."""
+    check_base_url(url, allow_private=allow_private)
+    if allow_private:
+        return
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return  # a literal address, already checked
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise UnsafeBaseURL(f"The host name {host} could not be resolved.") from error
+    for info in infos:
+        address = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone ("fe80::1%eth0")
+        if not is_public_address(address):
+            raise UnsafeBaseURL(
+                f"The host name {host} resolves to a private, loopback or link-local address, "
+                "which is not allowed on this site."
+            )

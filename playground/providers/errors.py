@@ -1,0 +1,223 @@
+"""Provider failures, in words a user understands, with a retry hint and never the key.
+
+    ProviderError(kind=...)
+      refused before sending .. UNSUPPORTED (the target cannot do this), UNSAFE_URL (SSRF policy)
+      the provider said no .... AUTH, BALANCE, RATE_LIMIT*, OVERLOADED*, BAD_REQUEST, NOT_FOUND,
+                                SERVER*   (from the HTTP status and the provider's error body,
+                                           or from an error object inside a 200 stream)
+      the transport failed .... CONNECTION*, FIRST_TOKEN_TIMEOUT*, STALLED*, PROTOCOL*
+                                                                  (* retryable)
+
+Error bodies come in several shapes: OpenAI-style `{"error": {...}}` (DeepSeek, DashScope,
+OpenRouter, newer vLLM), Mistral's flat `{"object": "error", ...}` or `{"code": "3230", ...}`,
+Anthropic's `{"type": "error", "error": {...}}` and Ollama's `{"error": "text"}`.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+PROVIDER_MESSAGE_LIMIT = 500
+
+
+class ErrorKind(StrEnum):
+    AUTH = "auth"
+    BALANCE = "balance"
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"
+    SERVER = "server"
+    FIRST_TOKEN_TIMEOUT = "first_token_timeout"
+    STALLED = "stalled"
+    CONNECTION = "connection"
+    PROTOCOL = "protocol"
+    UNSUPPORTED = "unsupported"
+    UNSAFE_URL = "unsafe_url"
+
+
+RETRYABLE = frozenset(
+    {
+        ErrorKind.RATE_LIMIT,
+        ErrorKind.OVERLOADED,
+        ErrorKind.SERVER,
+        ErrorKind.FIRST_TOKEN_TIMEOUT,
+        ErrorKind.STALLED,
+        ErrorKind.CONNECTION,
+        ErrorKind.PROTOCOL,
+    }
+)
+
+
+class ProviderError(Exception):
+    """A failed or refused completion; `message` is for people, `provider_message` is verbatim."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        status: int | None = None,
+        provider_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retryable = kind in RETRYABLE if retryable is None else retryable
+        self.status = status
+        self.provider_message = provider_message
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.kind, self.message, self.retryable, self.status, self.provider_message)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ProviderError):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError(kind={self.kind.value!r}, message={self.message!r}, "
+            f"retryable={self.retryable!r}, status={self.status!r})"
+        )
+
+
+def unsupported(message: str) -> ProviderError:
+    """Return the error for a request refused before sending."""
+    return ProviderError(ErrorKind.UNSUPPORTED, message, retryable=False)
+
+
+KEY_PIECE = 8
+
+
+def scrub(text: str, api_key: str) -> str:
+    """Return `text` with the key, and any 8+ character piece of it, replaced by "[key]"."""
+    if not api_key:
+        return text
+    text = text.replace(api_key, "[key]")
+    if len(api_key) < KEY_PIECE:
+        return text
+    # Some providers echo a shortened key ("sk-abcd****wxyz"): find every run of the text
+    # that is a piece of the key, starting from the key's 8-character windows (linear time).
+    windows = {api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1)}
+    kept: list[str] = []
+    start = i = 0
+    while i <= len(text) - KEY_PIECE:
+        if text[i : i + KEY_PIECE] not in windows:
+            i += 1
+            continue
+        end = i + KEY_PIECE
+        while end < len(text) and text[i : end + 1] in api_key:
+            end += 1
+        kept += [text[start:i], "[key]"]
+        start = i = end
+    kept.append(text[start:])
+    return "".join(kept)
+
+
+def error_fields(payload: object) -> tuple[str, str, str]:
+    """Return (message, type, code) from any known error body shape; empty strings if absent."""
+    if not isinstance(payload, dict):
+        return "", "", ""
+    inner = payload.get("error")
+    if isinstance(inner, str):
+        return inner, "", ""
+    source = inner if isinstance(inner, dict) else payload
+    message = source.get("message") or source.get("msg") or ""
+    etype = source.get("type") or ""
+    code = source.get("code")
+    return str(message), str(etype), "" if code is None else str(code)
+
+
+def classify(status: int | None, etype: str, code: str, message: str) -> ErrorKind:
+    """Return the kind of a provider error from its HTTP status and body fields."""
+    lowered = f"{etype} {code} {message}".lower()
+    if status in (401, 403) or etype in ("authentication_error", "permission_error"):
+        return ErrorKind.AUTH
+    if code in ("InvalidApiKey", "invalid_api_key"):
+        return ErrorKind.AUTH
+    if status == 402 or code in ("Arrearage", "insufficient_quota") or etype == "billing_error":
+        return ErrorKind.BALANCE
+    if "insufficient balance" in lowered or "insufficient_balance" in lowered:
+        return ErrorKind.BALANCE
+    if status == 429 or etype == "rate_limit_error" or "throttling" in lowered:
+        return ErrorKind.RATE_LIMIT
+    if status in (503, 529) or etype == "overloaded_error":
+        return ErrorKind.OVERLOADED
+    if status == 404 or etype == "not_found_error":
+        return ErrorKind.NOT_FOUND
+    if status is not None and 300 <= status < 400:
+        return ErrorKind.NOT_FOUND
+    if status is not None and 400 <= status < 500:
+        return ErrorKind.BAD_REQUEST
+    if status is None and etype in ("invalid_request_error", "BadRequestError"):
+        return ErrorKind.BAD_REQUEST
+    return ErrorKind.SERVER
+
+
+def describe(kind: ErrorKind, provider: str, status: int | None, detail: str) -> str:
+    """Return the human message for a provider error of `kind`."""
+    code = f" ({status})" if status else ""
+    said = f" It said: {detail}" if detail else ""
+    match kind:
+        case ErrorKind.AUTH:
+            return (
+                f"The API key was rejected by {provider}{code}. "
+                "Check the key and that it belongs to this region/base URL."
+            )
+        case ErrorKind.BALANCE:
+            return (
+                f"{provider} reports insufficient balance{code}. "
+                "Top up the account or use another key."
+            )
+        case ErrorKind.RATE_LIMIT:
+            return f"{provider} is rate limiting this key{code}. Wait a little and try again."
+        case ErrorKind.OVERLOADED:
+            return f"{provider} is overloaded right now{code}. Try again in a moment."
+        case ErrorKind.NOT_FOUND:
+            return (
+                f"{provider} answered{code} that the model or URL does not exist: "
+                f"check the model id and the base URL.{said}"
+            )
+        case ErrorKind.BAD_REQUEST:
+            return f"{provider} rejected the request{code}: {detail or 'no reason given.'}"
+        case _:
+            where = code or " in the middle of the stream"
+            return f"{provider} had a server error{where}. Try again in a moment.{said}"
+
+
+def from_body(provider: str, status: int | None, body: str, api_key: str) -> ProviderError:
+    """Return the error for an HTTP error response (or an error object inside a stream)."""
+    try:
+        payload: object = json.loads(body)
+    except ValueError:
+        payload = None
+    message, etype, code = error_fields(payload)
+    if payload is None and not body.lstrip().startswith("<"):
+        # Plain-text bodies are worth showing; HTML error pages from proxies are not.
+        message = body.strip()
+    detail = scrub(message, api_key)[:PROVIDER_MESSAGE_LIMIT]
+    if status is None and code.isdigit() and 400 <= int(code) < 600:
+        status = int(code)  # OpenRouter and vLLM put the HTTP status in the error's code
+    kind = classify(status, etype, code, message)
+    if status is not None and 300 <= status < 400:
+        text = (
+            f"{provider} redirected the request ({status}). Redirects are not followed: "
+            "check the base URL."
+        )
+    else:
+        text = describe(kind, provider, status, detail)
+    return ProviderError(kind, text, status=status, provider_message=detail or None)
+
+
+def from_payload(provider: str, payload: dict[str, object], api_key: str) -> ProviderError:
+    """Return the error for an error object that arrived inside a 200 stream."""
+    return from_body(provider, None, json.dumps(payload), api_key)

@@ -1,0 +1,271 @@
+"""One request in flight: deadlines, reading and parsing the body, normalising the text.
+
+`stream_completion` (client.py) drives an `Exchange`: `open()` sends the request, `batches()`
+yields parsed items per event, `next_batch()` applies the deadlines and maps transport errors,
+`absorb()` turns items into events, `ending()` produces the single terminal event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+
+import httpx
+
+from playground.providers.base import (
+    Deadlines,
+    Event,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    Usage,
+)
+from playground.providers.errors import ErrorKind, ProviderError, from_body
+from playground.providers.normalise import Normaliser
+from playground.providers.parsing import Item, Marker, load_object
+from playground.providers.recorder import Recorder
+from playground.providers.registry import FORMATS
+from playground.providers.request import Plan
+from playground.providers.urlpolicy import UnsafeBaseURL, resolve_and_check
+
+ERROR_BODY_LIMIT = 64 * 1024
+BODY_LIMIT = 8 * 1024 * 1024
+
+
+class _Clock:
+    """The three deadlines, as one 'next deadline' and the name of the one that applies."""
+
+    def __init__(self, deadlines: Deadlines, *, streaming: bool) -> None:
+        self.deadlines = deadlines
+        self.streaming = streaming
+        self.start = self.last = asyncio.get_running_loop().time()
+        self.first_token = False
+        self.active = "total"
+
+    def next_deadline(self) -> float:
+        """Return the loop time by which the next piece of data must arrive."""
+        limits = [("total", self.start + self.deadlines.total)]
+        if self.streaming and not self.first_token:
+            limits.append(("first_token", self.start + self.deadlines.first_token))
+        elif self.streaming:
+            limits.append(("stall", self.last + self.deadlines.stall))
+        self.active, when = min(limits, key=lambda limit: limit[1])
+        return when
+
+    def tick(self, *, token: bool) -> None:
+        """Note that a data event arrived (and whether it carried text or reasoning)."""
+        self.last = asyncio.get_running_loop().time()
+        self.first_token = self.first_token or token
+
+
+class Exchange:
+    """The state of one request: clock, normaliser, what has arrived so far."""
+
+    def __init__(self, the_plan: Plan, deadlines: Deadlines, recorder: Recorder | None) -> None:
+        self.plan = the_plan
+        self.name = the_plan.provider_name
+        self.key = the_plan.api_key
+        self.format = FORMATS[the_plan.format]
+        self.streaming = bool(the_plan.call.body.get("stream"))
+        self.clock = _Clock(deadlines, streaming=self.streaming)
+        self.recorder = recorder
+        self.normaliser = Normaliser(echo=the_plan.echo, trimmed=the_plan.trimmed)
+        self.chars = 0
+        self.units = 0
+        self.head = b""
+        self.malformed = 0
+        self.usage: Usage | None = None
+        self.finish: Finish | None = None
+        self.error: ProviderError | None = None
+        self.done = False
+
+    async def open(
+        self, client: httpx.AsyncClient, allow_private: bool
+    ) -> httpx.Response | ProviderError:
+        """Return the response once its headers arrived, or the error that prevented it."""
+        call = self.plan.call
+        try:
+            async with asyncio.timeout_at(self.clock.next_deadline()):
+                await resolve_and_check(call.url, allow_private=allow_private)
+                request = client.build_request(
+                    call.method, call.url, headers=call.headers, json=call.body
+                )
+                response = await client.send(request, stream=True, follow_redirects=False)
+        except UnsafeBaseURL as error:
+            return ProviderError(ErrorKind.UNSAFE_URL, str(error), retryable=False)
+        except (TimeoutError, httpx.TimeoutException) as error:
+            if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
+                return self.transport_error(error, started=False)
+            return self.timeout_error()
+        except httpx.HTTPError as error:
+            return self.transport_error(error, started=False)
+        if self.recorder is not None:
+            self.recorder.respond(response)
+        return response
+
+    async def batches(self, response: httpx.Response) -> AsyncGenerator[list[Item], None]:
+        """Yield the parsed items of the response, one list per event (or whole body)."""
+        if not 200 <= response.status_code < 300:
+            body = await self.read(response, ERROR_BODY_LIMIT)
+            yield [from_body(self.name, response.status_code, body, self.key)]
+            return
+        content_type = response.headers.get("content-type", "")
+        if content_type.startswith("text/html"):
+            yield [self.not_an_api()]
+            return
+        if not self.streaming or content_type.startswith("application/json"):
+            yield self.parse_whole(await self.read(response, BODY_LIMIT))
+            return
+        decoder = self.format.decoder()
+        async for chunk in response.aiter_bytes():
+            self.record(chunk)
+            for event in decoder.feed(chunk):
+                self.units += 1
+                yield self.format.parse_event(event, self.name, self.key)
+        for event in decoder.close():
+            self.units += 1
+            yield self.format.parse_event(event, self.name, self.key)
+        if not self.units and self.head.strip():
+            # Not framed as a stream at all: perhaps a plain JSON error or answer.
+            yield self.parse_whole(self.head.decode("utf-8", "replace"))
+
+    def parse_whole(self, text: str) -> list[Item]:
+        """Return the items of a whole JSON body (leading keep-alive blank lines are fine)."""
+        payload = load_object(text.strip())
+        if payload is None:
+            return [Marker.MALFORMED, Marker.DONE]
+        return [*self.format.parse_body(payload, self.name, self.key), Marker.DONE]
+
+    async def read(self, response: httpx.Response, limit: int) -> str:
+        """Return the body, up to `limit` bytes."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            self.record(chunk)
+            chunks.append(chunk[: limit - size])
+            size += len(chunks[-1])
+            if size >= limit:
+                break
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def record(self, chunk: bytes) -> None:
+        """Keep `chunk` for Inspect and for the unframed-body fallback."""
+        if self.recorder is not None:
+            self.recorder.record(chunk)
+        if len(self.head) < ERROR_BODY_LIMIT:
+            self.head += chunk[: ERROR_BODY_LIMIT - len(self.head)]
+
+    async def next_batch(self, batches: AsyncGenerator[list[Item], None]) -> list[Item] | None:
+        """Return the next list of items, an error item when a deadline or the transport
+        failed, or None at the end of the body."""
+        try:
+            async with asyncio.timeout_at(self.clock.next_deadline()):
+                return await anext(batches)
+        except StopAsyncIteration:
+            return None
+        except (TimeoutError, httpx.TimeoutException):
+            return [self.timeout_error()]
+        except httpx.HTTPError as error:
+            return [self.transport_error(error, started=True)]
+
+    def absorb(self, batch: list[Item]) -> list[Event]:
+        """Return the events to pass on from `batch`, updating the exchange's state."""
+        events: list[Event] = []
+        tokens = False
+        for item in batch:
+            if item is Marker.DONE:
+                self.done = True
+            elif item is Marker.MALFORMED:
+                self.malformed += 1
+            elif isinstance(item, TextDelta):
+                tokens = True
+                events.extend(self.text(item.text))
+            elif isinstance(item, ReasoningDelta):
+                tokens = True
+                events.append(item)
+            elif isinstance(item, Usage):
+                self.usage = item if self.usage is None else self.usage.merged(item)
+            elif isinstance(item, Finish):
+                self.finish = item
+            elif isinstance(item, ProviderError):
+                self.error, self.done = item, True
+        self.clock.tick(token=tokens)
+        return events
+
+    def text(self, raw: str) -> list[Event]:
+        """Return the continuation `raw` contributes, after echo and overlap correction."""
+        text = self.normaliser.feed(raw)
+        self.chars += len(text)
+        return [TextDelta(text)] if text else []
+
+    def ending(self) -> list[Event]:
+        """Return the held-back text, the usage, then the single terminal event."""
+        events = self.text(self.normaliser.flush())
+        if self.usage is not None:
+            events.append(self.usage)
+        events.append(self.terminal())
+        return events
+
+    def terminal(self) -> Event:
+        """Return the Finish or ProviderError that ends this completion."""
+        if self.error is not None:
+            return self.error
+        if self.malformed:
+            return ProviderError(
+                ErrorKind.PROTOCOL,
+                f"{self.name} sent {self.malformed} unreadable chunk(s), "
+                "so the text may have gaps.",
+            )
+        if self.finish is not None:
+            return self.finish
+        if self.done:
+            return Finish("other")
+        return ProviderError(
+            ErrorKind.CONNECTION,
+            f"The stream from {self.name} ended after {self.chars} characters "
+            "without saying it was finished.",
+        )
+
+    def timeout_error(self) -> ProviderError:
+        """Return the error for the deadline that just passed."""
+        limits = self.clock.deadlines
+        if self.clock.active == "first_token":
+            return ProviderError(
+                ErrorKind.FIRST_TOKEN_TIMEOUT,
+                f"{self.name} sent no text within {limits.first_token:g} s.",
+            )
+        if self.clock.active == "stall":
+            return ProviderError(
+                ErrorKind.STALLED,
+                f"{self.name} stopped sending for {limits.stall:g} s "
+                f"after {self.chars} characters.",
+            )
+        kind = ErrorKind.STALLED if self.clock.first_token else ErrorKind.FIRST_TOKEN_TIMEOUT
+        return ProviderError(
+            kind,
+            f"The request to {self.name} took longer than {limits.total:g} s "
+            f"and was stopped after {self.chars} characters.",
+        )
+
+    def transport_error(self, error: httpx.HTTPError, *, started: bool) -> ProviderError:
+        """Return the error for a failed connection (before the response) or a broken one."""
+        if isinstance(error, httpx.TimeoutException):
+            return ProviderError(ErrorKind.CONNECTION, f"Connecting to {self.name} timed out.")
+        if isinstance(error, httpx.TransportError) and started:
+            return ProviderError(
+                ErrorKind.CONNECTION,
+                f"The connection to {self.name} was cut after {self.chars} characters.",
+            )
+        if isinstance(error, httpx.TransportError):
+            return ProviderError(ErrorKind.CONNECTION, f"Could not reach {self.name}.")
+        return ProviderError(
+            ErrorKind.PROTOCOL, f"The response from {self.name} could not be read."
+        )
+
+    def not_an_api(self) -> ProviderError:
+        """Return the error for a web page where an API answer was expected."""
+        return ProviderError(
+            ErrorKind.PROTOCOL,
+            f"{self.name} answered with a web page instead of an API response. Check the base URL.",
+            retryable=False,
+        )

@@ -1,0 +1,61 @@
+"""The Recorder: what Inspect shows of one exchange, with the key never in it.
+
+It keeps the redacted request, the response status and headers (no cookies) and the raw
+response body as it came, capped at ~256 KiB with a "[truncated …]" marker.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+import httpx
+
+from playground.providers.base import PreparedCall
+from playground.providers.errors import scrub
+
+RAW_LIMIT = 256 * 1024
+HIDDEN_HEADERS = frozenset({"set-cookie", "cookie"})
+
+
+class Recorder:
+    """What Inspect shows: the redacted request, the status, response headers, the raw body."""
+
+    def __init__(self) -> None:
+        self.request: PreparedCall | None = None
+        self.status: int | None = None
+        self.response_headers: dict[str, str] = {}
+        self._pieces: list[str] = []
+        self._kept = 0
+        self._dropped = 0
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._secret = ""
+
+    @property
+    def raw(self) -> str:
+        """Return the response body as it came (key scrubbed), capped at ~256 KiB."""
+        text = scrub("".join(self._pieces), self._secret)
+        if self._dropped:
+            text += f"\n[truncated … {self._dropped} more bytes]"
+        return text
+
+    def start(self, call: PreparedCall, secret: str) -> None:
+        """Note the request (redacted) and the key to scrub from what comes back."""
+        self.request = call.redacted()
+        self._secret = secret
+
+    def respond(self, response: httpx.Response) -> None:
+        """Note the status and headers of the response."""
+        self.status = response.status_code
+        self.response_headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower() not in HIDDEN_HEADERS
+        }
+
+    def record(self, chunk: bytes) -> None:
+        """Keep `chunk` of the body, up to the cap; count what is dropped."""
+        keep = chunk[: max(0, RAW_LIMIT - self._kept)]
+        self._kept += len(keep)
+        self._dropped += len(chunk) - len(keep)
+        if keep:
+            self._pieces.append(self._decoder.decode(keep))
