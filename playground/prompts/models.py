@@ -103,7 +103,29 @@ class PrefixTemplateQuerySet(models.QuerySet["PrefixTemplate"]):
 
     def sorted_by(self, sort: str) -> PrefixTemplateQuerySet:
         """Return the templates in the order named by `sort` (a Sort value)."""
-        return self.order_by(*SORT_ORDER.get(Sort(sort) if sort in Sort.values else Sort.UPDATED))
+        return self.order_by(*SORT_ORDER[Sort(sort) if sort in Sort.values else Sort.UPDATED])
+
+    def filtered(
+        self,
+        *,
+        query: str = "",
+        category: str = "",
+        visibility: str = "",
+        team: Team | None = None,
+        tag: str = "",
+        sort: str = Sort.UPDATED,
+    ) -> PrefixTemplateQuerySet:
+        """Return the library page's selection: every given filter applied, then sorted."""
+        result = self.search(query) if query else self
+        if category:
+            result = result.filter(category=category)
+        if visibility:
+            result = result.filter(visibility=visibility)
+        if team is not None:
+            result = result.filter(team=team)
+        if tag:
+            result = result.tagged(tag)
+        return result.sorted_by(sort)
 
 
 class PrefixTemplate(models.Model):

@@ -1,8 +1,252 @@
+"""Views of the template library: list, detail, editor, fork, delete, revisions, import/export."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from . import schema
+from .diff import diff_contents
+from .editor import Editor, apply_turn_action, blank_draft, draft_from_data, draft_from_template
+from .forms import ImportForm, LibraryFilterForm
+from .models import PrefixTemplate, TemplateRevision, Visibility
+
+PAGE_SIZE = 25
 
 
-def placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"heading": "prompts"})
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _get_template(request: HtmxHttpRequest, code: UUID, action: str = "view") -> PrefixTemplate:
+    """Return the template `code` if the user may perform `action` on it; else raise 404."""
+    templates = PrefixTemplate.objects.visible_to(request.user)
+    template = get_object_or_404(templates.select_related("owner", "team"), code=code)
+    allowed = {
+        "view": True,
+        "edit": template.can_edit(request.user),
+        "delete": template.can_delete(request.user),
+    }
+    if not allowed[action]:
+        raise Http404("No such template.")
+    return template
+
+
+def _json_download(data: dict[str, Any], filename: str) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _export(templates: list[PrefixTemplate]) -> dict[str, Any]:
+    contents = [dict(t.content(), key=t.key) for t in templates]
+    return schema.document(contents, exported_at=timezone.now().isoformat(timespec="seconds"))
+
+
+# ----- library and detail -----
+
+
+@require_GET
+def library(request: HtmxHttpRequest) -> HttpResponse:
+    filters = LibraryFilterForm(request.GET, user=request.user)
+    templates = (
+        PrefixTemplate.objects.visible_to(request.user)
+        .filtered(**filters.filters())
+        .select_related("owner", "team")
+        .defer("search_text", "system_prompt", "turns", "reasoning_prefix", "suffix")
+    )
+    page = Paginator(templates, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"filters": filters, "page": page, "querystring": _without_page(request)}
+    name = "prompts/list.html#library-results" if request.htmx else "prompts/list.html"
+    return render(request, name, context)
+
+
+def _without_page(request: HtmxHttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@require_GET
+def detail(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code)
+    source = template.forked_from
+    context = {
+        "template": template,
+        "content": template.content(),
+        "forked_from": source if source and source.can_view(request.user) else None,
+        "can_edit": template.can_edit(request.user),
+        "can_delete": template.can_delete(request.user),
+        "latest": template.revisions.first(),
+    }
+    return render(request, "prompts/detail.html", context)
+
+
+# ----- editor -----
+
+
+def _editor_response(request: HtmxHttpRequest, editor: Editor, status: int = 200) -> HttpResponse:
+    name = "prompts/editor.html#editor-form" if request.htmx else "prompts/editor.html"
+    return render(request, name, {"editor": editor, "template": editor.template}, status=status)
+
+
+def _editor_post(request: HtmxHttpRequest, template: PrefixTemplate | None) -> HttpResponse:
+    action = request.POST.get("turn_action")
+    if action:
+        draft = draft_from_data(request.POST)
+        draft["turns"] = apply_turn_action(draft["turns"], action)
+        return _editor_response(request, Editor(request.user, template, draft=draft))
+    editor = Editor(request.user, template, data=request.POST)
+    if not editor.is_valid():
+        return _editor_response(request, editor)
+    created = template is None
+    template = template or PrefixTemplate(owner=request.user)
+    template.apply_content(editor.content)
+    template.visibility, template.team = editor.access()
+    template.save(author=request.user, note="Created" if created else "")
+    messages.success(request, f"Saved “{template.name}”.")
+    return redirect(template)
+
+
+@require_http_methods(["GET", "POST"])
+def new(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _editor_post(request, None)
+    return _editor_response(request, Editor(request.user, draft=blank_draft()))
+
+
+@require_http_methods(["GET", "POST"])
+def edit(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code, "edit")
+    if request.method == "POST":
+        return _editor_post(request, template)
+    draft = draft_from_template(template)
+    return _editor_response(request, Editor(request.user, template, draft=draft))
+
+
+@require_POST
+def preview(request: HtmxHttpRequest) -> HttpResponse:
+    editor = Editor(request.user, draft=draft_from_data(request.POST))
+    return render(request, "prompts/editor.html#editor-preview", {"editor": editor})
+
+
+@require_POST
+def fork(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code)
+    copy = template.fork(request.user)
+    messages.success(request, f"Forked into your private templates as “{copy.name}”.")
+    return redirect(copy)
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code, "delete")
+    if request.method == "POST":
+        template.delete()
+        messages.success(request, f"Deleted “{template.name}”.")
+        return redirect("prompts:list")
+    return render(request, "prompts/delete.html", {"template": template})
+
+
+# ----- revisions -----
+
+
+def _get_revision(template: PrefixTemplate, number: int) -> TemplateRevision:
+    return get_object_or_404(template.revisions.select_related("author"), number=number)
+
+
+@require_GET
+def revisions(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code)
+    context = {
+        "template": template,
+        "revisions": template.revisions.select_related("author"),
+        "can_edit": template.can_edit(request.user),
+    }
+    return render(request, "prompts/revisions.html", context)
+
+
+@require_GET
+def revision(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    template = _get_template(request, code)
+    shown = _get_revision(template, number)
+    context = {
+        "template": template,
+        "revision": shown,
+        "content": shown.content,
+        "can_edit": template.can_edit(request.user),
+    }
+    return render(request, "prompts/revision.html", context)
+
+
+@require_GET
+def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    template = _get_template(request, code)
+    new_revision = _get_revision(template, number)
+    against = request.GET.get("against", "")
+    old_number = int(against) if against.isdigit() else number - 1
+    old_revision = _get_revision(template, old_number) if old_number >= 1 else None
+    context = {
+        "template": template,
+        "revision": new_revision,
+        "old": old_revision,
+        "fields": diff_contents(old_revision.content if old_revision else {}, new_revision.content),
+        "numbers": template.revisions.values_list("number", flat=True),
+    }
+    return render(request, "prompts/diff.html", context)
+
+
+@require_POST
+def restore(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    template = _get_template(request, code, "edit")
+    template.restore(_get_revision(template, number), author=request.user)
+    messages.success(request, f"Restored revision {number}; it is now the latest revision.")
+    return redirect(template)
+
+
+# ----- import and export -----
+
+
+@require_GET
+def export_one(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    template = _get_template(request, code)
+    return _json_download(_export([template]), f"{slugify(template.name) or 'template'}.json")
+
+
+@require_GET
+def export_library(request: HtmxHttpRequest) -> HttpResponse:
+    filters = LibraryFilterForm(request.GET, user=request.user)
+    templates = PrefixTemplate.objects.visible_to(request.user).filtered(**filters.filters())
+    chosen = list(templates[: schema.MAX_TEMPLATES])
+    return _json_download(_export(chosen), "prefix-templates.json")
+
+
+@require_http_methods(["GET", "POST"])
+def import_templates(request: HtmxHttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems: list[schema.Problem] = []
+    if request.method == "POST" and form.is_valid():
+        contents, problems = schema.parse(form.cleaned_data["json"])
+        if not problems:
+            with transaction.atomic():
+                for content in contents:
+                    template = PrefixTemplate(owner=request.user, visibility=Visibility.PRIVATE)
+                    template.apply_content(content)
+                    template.save(author=request.user, note="Imported")
+            messages.success(request, f"Imported {len(contents)} template(s) as private.")
+            return redirect("prompts:list")
+    return render(request, "prompts/import.html", {"form": form, "problems": problems})
