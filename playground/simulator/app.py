@@ -158,7 +158,8 @@ class SimulatorApp:
 
     async def _introspect(self, scope: Scope, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        status, payload = 404, {"error": f"No such simulator path: {path}"}
+        payload: Any = {"error": f"No such simulator path: {path}"}
+        status = 404
         if path == "/_sim/health":
             status, payload = 200, {"ok": True}
         elif path == "/_sim/requests" and method == "GET":

@@ -44,7 +44,7 @@ _PROVIDER_MESSAGES = {
     ("llamacpp", "auth"): "Invalid API Key",
 }
 
-_OPENAI = {
+_OPENAI: dict[str, tuple[str, str | None]] = {
     "invalid": ("invalid_request_error", None),
     "auth": ("invalid_request_error", "invalid_api_key"),
     "billing": ("insufficient_quota", "insufficient_quota"),
@@ -55,7 +55,7 @@ _OPENAI = {
     "server": ("server_error", None),
     "overloaded": ("server_error", "service_unavailable"),
 }
-_DEEPSEEK = {
+_DEEPSEEK: dict[str, tuple[str, str | None]] = {
     **dict.fromkeys(_OPENAI, ("invalid_request_error", "invalid_request_error")),
     "auth": ("authentication_error", "invalid_request_error"),
     "billing": ("unknown_error", "invalid_request_error"),
@@ -187,5 +187,5 @@ def error_body(provider: str, kind: str, message: str, status: int) -> dict[str,
         error_type, code = _DASHSCOPE[kind]
         error = {"code": code, "param": None, "message": message, "type": error_type}
         return {"error": error, "request_id": str(uuid.uuid4())}
-    error_type, code = (_DEEPSEEK if provider == "deepseek" else _OPENAI)[kind]
-    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
+    error_type, maybe_code = (_DEEPSEEK if provider == "deepseek" else _OPENAI)[kind]
+    return {"error": {"message": message, "type": error_type, "param": None, "code": maybe_code}}

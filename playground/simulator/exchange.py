@@ -29,6 +29,7 @@ class RequestRecord:
 
     `completed` is true once the whole response was sent (an error response counts); a client
     that went away sets `disconnected_at` instead, and a `cut` fault leaves both unset.
+    `chunks_sent` counts body writes, keep-alives included.
     """
 
     id: int

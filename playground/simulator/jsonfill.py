@@ -119,50 +119,66 @@ def _layout(prefix: str) -> tuple[bool, str]:
     return "\n" in prefix, "  "
 
 
+@dataclass
+class _Writer:
+    """The continuation being written, in the prefix's layout."""
+
+    prefix: str
+    pretty: bool
+    unit: str
+    out: list[str] = field(default_factory=list)
+
+    def blank(self) -> bool:
+        return (self.prefix + "".join(self.out))[-1:].isspace()
+
+    def member(self, depth: int, text: str, after_comma: bool) -> None:
+        # Before a new member: the prefix's own indentation, or one space after a comma.
+        if self.blank():
+            gap = ""
+        elif self.pretty:
+            gap = "\n" + self.unit * depth
+        else:
+            gap = " " if after_comma else ""
+        self.out.append(gap + text)
+
+
 def complete(prefix: str, keys: list[str], extra_items: int = 0) -> str:
     """Return text that turns `prefix` (which opens a JSON object) into one valid object."""
     state = scan(prefix)
     if state is None:
         return ""
-    pretty, unit = _layout(prefix)
-    out = [_close_token(state, keys)]
-
-    def gap(depth: int, after_comma: bool) -> str:
-        # A separator before a new member: the prefix's own indentation, or one space.
-        if (prefix + "".join(out))[-1:].isspace():
-            return ""
-        if pretty:
-            return "\n" + unit * depth
-        return " " if after_comma else ""
-
+    writer = _Writer(prefix, *_layout(prefix))
+    writer.out.append(_close_token(state, keys))
     while state.frames:
-        frame = state.frames[-1]
-        depth = len(state.frames)
-        last_key = frame.keys[-1] if frame.keys else ""
-        if frame.expect == "colon":
-            out.append(": " + value_for(last_key))
-        elif frame.expect == "value" and (frame.kind == "{" or frame.members > 0):
-            blank = (prefix + "".join(out))[-1:].isspace()
-            value = value_for(last_key if frame.kind == "{" else "")
-            out.append(value if blank else " " + value)
-        elif frame.expect == "key" and frame.members > 0:
-            key = next((k for k in keys if k not in frame.keys), f"field_{frame.members}")
-            frame.keys.append(key)
-            out.append(gap(depth, True) + f"{json.dumps(key)}: {value_for(key)}")
+        frame, depth = state.frames[-1], len(state.frames)
+        _finish_member(writer, frame, depth, keys)
         if depth == 1:
             for key in [k for k in keys if k not in frame.keys]:
-                lead = "," if frame.keys else ""
-                out.append(lead)
-                out.append(gap(depth, bool(lead)) + f"{json.dumps(key)}: {value_for(key)}")
+                writer.out.append("," if frame.keys else "")
+                writer.member(depth, f"{json.dumps(key)}: {value_for(key)}", bool(frame.keys))
                 frame.keys.append(key)
             if extra_items:
-                out.append("," if frame.keys else "")
-                out.append(gap(depth, bool(frame.keys)) + _items(extra_items, pretty, unit))
-        out.append(
-            ("\n" + unit * (depth - 1) if pretty else "") + ("}" if frame.kind == "{" else "]")
-        )
+                writer.out.append("," if frame.keys else "")
+                items = _items(extra_items, writer.pretty, writer.unit)
+                writer.member(depth, items, bool(frame.keys))
+        indent = "\n" + writer.unit * (depth - 1) if writer.pretty else ""
+        writer.out.append(indent + ("}" if frame.kind == "{" else "]"))
         state.frames.pop()
-    return "".join(out)
+    return "".join(writer.out)
+
+
+def _finish_member(writer: _Writer, frame: _Frame, depth: int, keys: list[str]) -> None:
+    """Complete a member the prefix left half-written (a key without value, a dangling comma)."""
+    last_key = frame.keys[-1] if frame.keys else ""
+    if frame.expect == "colon":
+        writer.out.append(": " + value_for(last_key))
+    elif frame.expect == "value" and (frame.kind == "{" or frame.members > 0):
+        value = value_for(last_key if frame.kind == "{" else "")
+        writer.out.append(value if writer.blank() else " " + value)
+    elif frame.expect == "key" and frame.members > 0:
+        key = next((k for k in keys if k not in frame.keys), f"field_{frame.members}")
+        frame.keys.append(key)
+        writer.member(depth, f"{json.dumps(key)}: {value_for(key)}", True)
 
 
 def _close_token(state: _State, keys: list[str]) -> str:

@@ -298,6 +298,8 @@ def test_it_answers_afresh_without_the_continuation_flag(
     body = {"model": model, "messages": [USER, {"role": "assistant", "content": FENCE}]}
     content = post(client, path, body).json()["choices"][0]["message"]["content"]
     assert content.startswith("Sure! Here is") and not content.startswith("def ")
+    _, events = stream_sse(client, path, body, bearer())
+    assert openai_text(events) == content and events[-1] == (None, "[DONE]")
 
 
 def test_it_reports_matched_stop_on_sglang_and_coreshub(client: httpx.Client) -> None:
