@@ -113,8 +113,8 @@ def _arguments(kwargs: dict[str, object], depth: int) -> str:
 
 
 def _reply_comment(the_plan: Plan) -> str:
-    if the_plan.echo:
-        return "# The reply may start by repeating the prefix; the rest is the continuation.\n"
+    if the_plan.dialect == "mistral":
+        return "# The reply starts by repeating the prefix; the rest is the continuation.\n"
     return "# The reply is the continuation: prefix + reply is the full text.\n"
 
 

@@ -38,6 +38,7 @@ class Plan:
     call: PreparedCall
     format: str
     provider_name: str
+    dialect: str
     api_key: str = field(repr=False)
     echo: str = ""
     trimmed: str = ""
@@ -70,7 +71,7 @@ def make_plan(
     """Return the plan for a POST of `body` to `url`."""
     headers, secret = headers_for(ctx)
     call = PreparedCall("POST", url, headers, body, tuple(notes), secret)
-    return Plan(call, fmt, ctx.name, ctx.target.api_key, echo=echo, trimmed=trimmed)
+    return Plan(call, fmt, ctx.name, ctx.dialect, ctx.target.api_key, echo=echo, trimmed=trimmed)
 
 
 def check_prefix_support(ctx: Context, *, sends_prefix: bool) -> None:

@@ -57,9 +57,7 @@ def answer(
     def handler(request: httpx.Request) -> httpx.Response:
         if seen is not None:
             seen.append(request)
-        return httpx.Response(
-            status, headers={"content-type": content_type}, stream=Chunks(chunks)
-        )
+        return httpx.Response(status, headers={"content-type": content_type}, stream=Chunks(chunks))
 
     return client_for(handler)
 

@@ -51,7 +51,7 @@ def test_it_builds_deepseeks_reasoning_prefix_exactly_as_documented() -> None:
     {"role": "user", "content": "9.11 and 9.8, which is greater?"},
     {"role": "assistant", "content": "", "reasoning_content": "Compare the tenths digit first:", "prefix": true}
   ]
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     call = prepare(
         Target("deepseek", "https://api.deepseek.com", KEY),
         CompletionRequest(
@@ -107,7 +107,7 @@ def test_it_builds_dashscopes_partial_request_exactly_as_documented() -> None:
   ],
   "stream": true,
   "stream_options": {"include_usage": true}
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     call = prepare(
         Target("dashscope", "https://dashscope.aliyuncs.com/compatible-mode/v1", KEY),
         CompletionRequest(
@@ -132,7 +132,7 @@ def test_it_builds_dashscopes_multimodal_prefix_exactly_as_documented() -> None:
     ]},
     {"role": "assistant", "content": "今天发现了一家宝藏咖啡馆", "partial": true}
   ]
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     image = "https://img.alicdn.com/imgextra/i3/O1CN01zFX2Bs1Q0f9pESgPC_!!6000000001914-2-tps-450-450.png"
     call = prepare(
         Target("dashscope", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", KEY),
@@ -181,7 +181,7 @@ def test_it_builds_moonshots_partial_request_exactly_as_documented() -> None:
     {"role": "user", "content": "The DaMi SmartHome Mini is … black and silver … 998 yuan … 256 x 128 x 128mm."},
     {"role": "assistant", "content": "{", "partial": true}
   ]
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     call = prepare(
         Target("moonshot", "https://api.moonshot.ai/v1", KEY),
         CompletionRequest(
@@ -194,8 +194,7 @@ def test_it_builds_moonshots_partial_request_exactly_as_documented() -> None:
             turns=(
                 Turn(
                     "user",
-                    "The DaMi SmartHome Mini is … black and silver … 998 yuan … "
-                    "256 x 128 x 128mm.",
+                    "The DaMi SmartHome Mini is … black and silver … 998 yuan … 256 x 128 x 128mm.",
                 ),
             ),
             stream=False,
@@ -236,7 +235,7 @@ def test_it_builds_mistrals_prefix_request_exactly_as_documented() -> None:
   ],
   "max_tokens": 128,
   "stream": true
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     call = prepare(
         Target("mistral", "https://api.mistral.ai/v1", KEY),
         CompletionRequest(
@@ -321,7 +320,7 @@ def test_it_builds_vllms_continue_final_message_request_exactly_as_documented() 
   "continue_final_message": true,
   "add_generation_prompt": false,
   "echo": false
-}"""
+}"""  # noqa: E501 (verbatim from providers.md)
     call = prepare(
         Target("vllm", "http://localhost:8000/v1", KEY),
         CompletionRequest(

@@ -42,7 +42,7 @@ data: {"id":"1f633d8b","object":"chat.completion.chunk","created":1718345013,"mo
 data: {"id":"1f633d8b","object":"chat.completion.chunk","created":1718345013,"model":"deepseek-chat","system_fingerprint":"fp_a49d71b8a1","choices":[],"usage":{"prompt_tokens":16,"completion_tokens":120,"total_tokens":136,"prompt_cache_hit_tokens":0,"prompt_cache_miss_tokens":16}}
 
 data: [DONE]
-"""
+"""  # noqa: E501 (verbatim from providers.md)
 
 # providers.md §7.3, verbatim
 ANTHROPIC_STREAM = """event: message_start
@@ -65,7 +65,7 @@ data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":
 
 event: message_stop
 data: {"type":"message_stop"}
-"""
+"""  # noqa: E501 (verbatim from providers.md)
 
 
 async def test_it_reads_deepseeks_documented_stream() -> None:
@@ -185,7 +185,7 @@ async def test_it_reads_coreshubs_documented_response_with_matched_stop() -> Non
  "choices":[{"index":0,
    "message":{"role":"assistant","content":",原本安静的校园瞬间沸腾起来,…","tool_calls":null},
    "logprobs":null,"finish_reason":"stop","matched_stop":1}],
- "usage":{"prompt_tokens":37,"total_tokens":67,"completion_tokens":30,"prompt_tokens_details":null}}"""
+ "usage":{"prompt_tokens":37,"total_tokens":67,"completion_tokens":30,"prompt_tokens_details":null}}"""  # noqa: E501 (verbatim from providers.md)
     target = Target("coreshub", "https://openapi.coreshub.cn/v1", KEY)
     request = CompletionRequest(model="DeepSeek-V3", prefix="叮铃铃,下课铃响了", stream=False)
     events = await collect(answer(body.encode(), content_type="application/json"), target, request)
@@ -284,7 +284,9 @@ async def test_it_reads_ollamas_ndjson_stream() -> None:
     )
     target = Target("ollama", "http://localhost:11434", "")
     request = CompletionRequest("llama3.2", "Thanks for asking! I am ")
-    events = await collect(answer(body.encode(), content_type="application/x-ndjson"), target, request)
+    events = await collect(
+        answer(body.encode(), content_type="application/x-ndjson"), target, request
+    )
     assert events == [
         TextDelta("100% digital,"),
         TextDelta(" so I don't …"),

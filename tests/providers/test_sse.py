@@ -1,0 +1,74 @@
+"""SSE and NDJSON framing: comments, event names, CRLF, chunk splits, missing terminators."""
+
+from __future__ import annotations
+
+from playground.providers.sse import LineDecoder, NDJSONDecoder, SSEDecoder, SSEEvent
+
+
+def feed_all(decoder: SSEDecoder, chunks: list[bytes]) -> list[SSEEvent]:
+    events: list[SSEEvent] = []
+    for chunk in chunks:
+        events.extend(decoder.feed(chunk))
+    return events + decoder.close()
+
+
+def test_it_drops_comments_and_keep_alives() -> None:
+    body = b': keep-alive\n\n: OPENROUTER PROCESSING\n\ndata: {"a":1}\n\n:\n\n'
+    assert feed_all(SSEDecoder(), [body]) == [SSEEvent("", '{"a":1}')]
+
+
+def test_it_keeps_the_event_name_with_its_data() -> None:
+    body = b'event: message_start\ndata: {"type":"message_start"}\n\nevent: ping\ndata: {}\n\n'
+    assert feed_all(SSEDecoder(), [body]) == [
+        SSEEvent("message_start", '{"type":"message_start"}'),
+        SSEEvent("ping", "{}"),
+    ]
+
+
+def test_it_forgets_an_event_name_that_had_no_data() -> None:
+    body = b"event: orphan\n\ndata: x\n\n"
+    assert feed_all(SSEDecoder(), [body]) == [SSEEvent("", "x")]
+
+
+def test_it_handles_crlf_line_endings_even_split_between_chunks() -> None:
+    chunks = [b"data: one\r", b"\n\r\n", b"data: two\r\n\r\n"]
+    assert feed_all(SSEDecoder(), chunks) == [SSEEvent("", "one"), SSEEvent("", "two")]
+
+
+def test_it_handles_lone_cr_line_endings() -> None:
+    assert feed_all(SSEDecoder(), [b"data: one\r\rdata: two\r\r"]) == [
+        SSEEvent("", "one"),
+        SSEEvent("", "two"),
+    ]
+
+
+def test_it_reassembles_a_data_line_split_across_network_chunks() -> None:
+    body = 'data: {"choices":[{"delta":{"content":"héllo 世界"}}]}\n\n'.encode()
+    # Split inside the JSON and inside multi-byte UTF-8 characters.
+    chunks = [body[i : i + 3] for i in range(0, len(body), 3)]
+    assert feed_all(SSEDecoder(), chunks) == [
+        SSEEvent("", '{"choices":[{"delta":{"content":"héllo 世界"}}]}')
+    ]
+
+
+def test_it_dispatches_a_last_event_that_has_no_blank_line_after_it() -> None:
+    assert feed_all(SSEDecoder(), [b"data: [DONE]"]) == [SSEEvent("", "[DONE]")]
+
+
+def test_it_strips_only_one_space_after_the_colon() -> None:
+    assert feed_all(SSEDecoder(), [b"data:  two spaces\ndata:none\n\n"]) == [
+        SSEEvent("", " two spaces\nnone")
+    ]
+
+
+def test_it_splits_lines_without_inventing_empty_ones() -> None:
+    decoder = LineDecoder()
+    assert decoder.feed(b"a\r") == []
+    assert decoder.feed(b"\nb") == ["a"]
+    assert decoder.close() == ["b"]
+
+
+def test_it_splits_ndjson_records_and_skips_blank_lines() -> None:
+    decoder = NDJSONDecoder()
+    records = decoder.feed(b'{"a":1}\n\n{"b"') + decoder.feed(b":2}") + decoder.close()
+    assert [record.data for record in records] == ['{"a":1}', '{"b":2}']
