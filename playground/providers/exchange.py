@@ -189,7 +189,10 @@ class Exchange:
                 self.finish = item
             elif isinstance(item, ProviderError):
                 self.error, self.done = item, True
-        self.clock.tick(token=tokens)
+        # Only events that carry something count as activity: an Anthropic ping, a role-only
+        # chunk or a block boundary is as much a keep-alive as an SSE comment.
+        if any(not isinstance(item, Marker) for item in batch):
+            self.clock.tick(token=tokens)
         return events
 
     def text(self, raw: str) -> list[Event]:

@@ -121,6 +121,24 @@ async def test_it_reports_a_stall_after_text_even_with_keep_alives_flowing() -> 
     assert stream.closed
 
 
+async def test_it_reports_a_stall_when_anthropic_only_pings() -> None:
+    class Pings(httpx.AsyncByteStream):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            delta = {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Hi"}}
+            yield sse(json.dumps(delta))
+            while True:
+                await asyncio.sleep(0.05)
+                yield b'event: ping\ndata: {"type": "ping"}\n\n'
+
+    target = Target("anthropic", "https://api.anthropic.com", KEY)
+    request = CompletionRequest("claude-haiku-4-5", "Oh", turns=(Turn("user", "x"),))
+    events = await collect(streaming(Pings()), target, request, deadlines=QUICK)
+    assert events[0] == TextDelta("Hi")
+    assert terminal(events) == ProviderError(
+        ErrorKind.STALLED, "Anthropic stopped sending for 0.3 s after 2 characters."
+    )
+
+
 async def test_it_stops_at_the_total_deadline_even_when_data_keeps_coming() -> None:
     class Steady(httpx.AsyncByteStream):
         async def __aiter__(self) -> AsyncIterator[bytes]:
