@@ -158,6 +158,8 @@ def classify(status: int | None, etype: str, code: str, message: str) -> ErrorKi
         return ErrorKind.NOT_FOUND
     if status is not None and 400 <= status < 500:
         return ErrorKind.BAD_REQUEST
+    if "datainspectionfailed" in lowered or "data_inspection_failed" in lowered:
+        return ErrorKind.BAD_REQUEST  # DashScope's content moderation: retrying cannot help
     if status is None and etype in ("invalid_request_error", "BadRequestError"):
         return ErrorKind.BAD_REQUEST
     return ErrorKind.SERVER

@@ -97,7 +97,9 @@ def check_images(ctx: Context) -> None:
         if not ctx.model.vision:
             raise unsupported(f"{ctx.model.id} on {ctx.name} does not accept images.")
         for url in turn.images:
-            if not url.startswith(("https://", "data:")):
+            if url.startswith("data:"):
+                split_data_url(url)
+            elif not url.startswith("https://"):
                 raise unsupported("Images must be https URLs or data: URLs.")
 
 

@@ -190,9 +190,23 @@ def test_it_refuses_misplaced_or_unusable_images(turn: Turn, reason: str) -> Non
     assert reason in refusal(DASHSCOPE, CompletionRequest("qwen3-vl-plus", "It", turns=(turn,)))
 
 
-def test_it_refuses_a_data_url_that_is_not_base64_for_anthropic() -> None:
-    turns = (Turn("user", "x", images=("data:image/png,rawbytes",)),)
-    assert "base64" in refusal(ANTHROPIC, CompletionRequest("claude-haiku-4-5", "It", turns=turns))
+@pytest.mark.parametrize(
+    "url", ["data:image/png,rawbytes", "data:text/plain;base64,aGk=", "data:image/png;base64,%%"]
+)
+def test_it_refuses_a_data_url_that_is_not_a_base64_image(url: str) -> None:
+    turns = (Turn("user", "x", images=(url,)),)
+    assert "data: URL" in refusal(
+        ANTHROPIC, CompletionRequest("claude-haiku-4-5", "It", turns=turns)
+    )
+    assert "data: URL" in refusal(DASHSCOPE, CompletionRequest("qwen3-vl-plus", "It", turns=turns))
+
+
+def test_it_passes_a_data_url_image_through_to_openai_style_dialects() -> None:
+    turns = (Turn("user", "What is it?", images=(PNG,)),)
+    call = prepare(DASHSCOPE, CompletionRequest("qwen3-vl-plus", "It is", turns=turns))
+    messages = call.body["messages"]
+    assert isinstance(messages, list)
+    assert messages[0]["content"][0] == {"type": "image_url", "image_url": {"url": PNG}}
 
 
 def test_it_asks_dashscope_for_json_mode() -> None:

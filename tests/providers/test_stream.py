@@ -222,8 +222,9 @@ async def test_it_reads_an_error_object_inside_a_200_stream() -> None:
     events = await collect(answer(sse(chunk("Once"), error_line)), target, REQUEST)
     assert events[0] == TextDelta("Once")
     error = terminal(events)
-    assert error.kind == ErrorKind.SERVER
+    assert (error.kind, error.retryable) == (ErrorKind.BAD_REQUEST, False)
     assert error.provider_message == "Output data may contain inappropriate content."
+    assert "Alibaba DashScope (Qwen) rejected the request" in error.message
 
 
 async def test_it_reads_a_json_error_that_was_not_framed_as_a_stream() -> None:
