@@ -5,7 +5,17 @@ from django.urls import path
 from . import views
 
 app_name = "runs"
+
 urlpatterns = [
-    path("", views.placeholder, name="compare"),
-    path("history/", views.placeholder, name="history"),
+    path("", views.compare, name="compare"),
+    path("new/", views.create, name="create"),
+    path("history/", views.history, name="history"),
+    path("rows/turn/", views.turn_row, name="turn_row"),
+    path("rows/target/", views.target_row, name="target_row"),
+    path("variables/", views.variables, name="variables"),
+    path("<uuid:code>/", views.detail, name="detail"),
+    path("<uuid:code>/stream/", views.stream, name="stream"),
+    path("<uuid:code>/stop/", views.stop, name="stop"),
+    path("<uuid:code>/columns/<int:position>/stop/", views.stop_column, name="stop_column"),
+    path("<uuid:code>/rerun/", views.rerun, name="rerun"),
 ]

@@ -1,8 +1,164 @@
+"""Compare page, run creation, the run's event stream, Stop, permalink and history."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+
+from . import compare as compare_logic
+from . import streaming
+from .forms import bind_submission
+from .models import Run, RunColumn, RunStatus, Segment
+from .upstream import get_client
 
 
-def placeholder(request: HttpRequest) -> HttpResponse:
-    return render(request, "placeholder.html", {"heading": "runs"})
+def _get_run(request: HttpRequest, code: Any) -> Run:
+    """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden)."""
+    return get_object_or_404(Run.objects.for_user(request.user), code=code)
+
+
+def _run_context(run: Run) -> dict[str, Any]:
+    columns = list(
+        RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
+    )
+    return {"run": run, "columns": columns}
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("runs:compare")
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    context = compare_logic.initial_context(request)
+    return render(request, "runs/compare.html", context)
+
+
+@require_POST
+def create(request: HttpRequest) -> HttpResponse:
+    submission = bind_submission(request.POST, request.user)
+    result = compare_logic.start_run(request, submission)
+    if result.run is None:
+        context = compare_logic.form_context(request, submission, errors=result.errors)
+        response = render(request, "runs/compare.html#compare-form", context)
+        if request.htmx:  # type: ignore[attr-defined]
+            response = retarget(reswap(response, "outerHTML"), "#compare-form")
+        return response
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("runs:detail", code=result.run.code)
+    return render(request, "runs/_run.html#run", _run_context(result.run))
+
+
+def _sse_response(body: AsyncIterator[str]) -> StreamingHttpResponse:
+    return StreamingHttpResponse(
+        body,
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def stream(request: HttpRequest, code: Any) -> StreamingHttpResponse:
+    user = await request.auser()
+    run = await Run.objects.for_user(user).filter(code=code).afirst()
+    if run is None:
+        raise Http404("No such run.")
+    plan = await sync_to_async(streaming.plan_stream)(run.pk)
+    if not plan.jobs:
+        frames = await sync_to_async(compare_logic.replay_frames)(run.pk)
+        return _sse_response(frames)
+    relay = streaming.relay_for(plan, get_client())
+    return _sse_response(_relay_body(plan, relay))
+
+
+async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[str]:
+    code = str(plan.run.code)
+    streaming.register(code, relay)
+    try:
+        async for frame in relay.frames():
+            yield frame
+    except asyncio.CancelledError:
+        # The browser went away (tab closed, Stop): the relay's own cleanup has already
+        # cancelled the upstream requests; what arrived is saved below, marked stopped.
+        raise
+    finally:
+        streaming.unregister(code, relay)
+        await streaming.save_outcomes(plan, relay.outcomes)
+
+
+@require_POST
+def stop(request: HttpRequest, code: Any) -> HttpResponse:
+    run = _get_run(request, code)
+    streaming.request_stop(str(run.code))
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204)
+    return redirect("runs:detail", code=run.code)
+
+
+@require_POST
+def stop_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+    run = _get_run(request, code)
+    get_object_or_404(RunColumn, run=run, position=position)
+    streaming.request_stop(str(run.code), {position})
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204)
+    return redirect("runs:detail", code=run.code)
+
+
+@require_GET
+def detail(request: HttpRequest, code: Any) -> HttpResponse:
+    run = _get_run(request, code)
+    return render(request, "runs/detail.html", _run_context(run))
+
+
+@require_POST
+def rerun(request: HttpRequest, code: Any) -> HttpResponse:
+    run = _get_run(request, code)
+    result = compare_logic.rerun(request, run)
+    if result.run is None:
+        return render(
+            request, "runs/detail.html", {**_run_context(run), "errors": result.errors}, status=409
+        )
+    return redirect("runs:detail", code=result.run.code)
+
+
+@require_GET
+def history(request: HttpRequest) -> HttpResponse:
+    filters = compare_logic.HistoryFilters.from_query(request.GET)
+    runs = filters.apply(Run.objects.for_user(request.user))
+    page = Paginator(runs.prefetch_related("columns"), 25).get_page(request.GET.get("page"))
+    context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
+    template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@require_GET
+def turn_row(request: HttpRequest) -> HttpResponse:
+    return render(request, "runs/compare.html#turn-row", compare_logic.new_turn_row(request))
+
+
+@require_GET
+def target_row(request: HttpRequest) -> HttpResponse:
+    return render(request, "runs/compare.html#target-row", compare_logic.new_target_row(request))
+
+
+@require_POST
+def variables(request: HttpRequest) -> HttpResponse:
+    context = compare_logic.variables_context(request.POST)
+    return render(request, "runs/compare.html#variables", context)
+
+
+def segment_for(column: RunColumn, index: int) -> Segment:
+    return get_object_or_404(Segment, column=column, index=index)
+
+
+__all__ = ["RunStatus", "settings"]

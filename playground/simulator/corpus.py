@@ -206,6 +206,12 @@ CODE: dict[str, tuple[str, ...]] = {
         "    a\n"
         "}\n",
     ),
+    "html": (
+        '<button id="greet">Say hello</button>\n'
+        "<script>\n"
+        '  document.getElementById("greet").addEventListener("click", () => alert("hello"));\n'
+        "</script>\n",
+    ),
     # Any other language: C-like code reads as plausible in most of them.
     "other": (
         "int add(int a, int b) {\n    return a + b;\n}\n",
@@ -231,4 +237,6 @@ LANGUAGE_ALIASES = {
     "sqlite": "sql",
     "golang": "go",
     "rs": "rust",
+    "htm": "html",
+    "xhtml": "html",
 }

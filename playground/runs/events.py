@@ -1,0 +1,386 @@
+"""The relay: fan a run's columns out to their providers and multiplex them into one SSE stream.
+
+Pure Python (no Django): the stream view hands in the jobs, a renderer for the HTML fragments
+and a way to poll for Stop requests, and reads `RunRelay.outcomes` afterwards to save them.
+
+Wire format, one stream per run (streaming.md "SSE protocol"):
+- the first frame is the `: open` comment, sent before any provider answers;
+- per column `i`: `col-i-text` and `col-i-reasoning` carry HTML-escaped text to append,
+  coalesced for `coalesce` seconds; `col-i-metrics` replaces the live metrics (at most every
+  `metrics_every` seconds); `col-i-end` carries the final status fragment;
+- `: ka` comments every `keepalive` seconds of silence; `run-done` always comes last.
+Producers run in their own tasks and only the generator yields, so no `yield` ever happens
+inside a timeout or task-group context (PEP 789).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import html
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from playground.providers import (
+    CompletionRequest,
+    Deadlines,
+    ErrorKind,
+    Event,
+    Finish,
+    ProviderError,
+    ReasoningDelta,
+    Recorder,
+    Target,
+    TextDelta,
+    Usage,
+    stream_completion,
+)
+
+logger = logging.getLogger(__name__)
+
+OPEN_FRAME = ": open\n\nretry: 3000\n\n"
+KEEPALIVE_FRAME = ": ka\n\n"
+
+
+def format_event(event: str, data: str) -> str:
+    """Return one SSE frame; every line of `data` gets its own `data:` field."""
+    # A bare CR would end an SSE line early; model text keeps it as an HTML character reference.
+    lines = data.replace("\r\n", "\n").replace("\r", "&#13;").split("\n")
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+def escape_text(text: str) -> str:
+    """Return model text made safe to insert as HTML (it is untrusted)."""
+    return html.escape(text, quote=False)
+
+
+@dataclass(frozen=True)
+class ColumnJob:
+    """One column's request: what to send, where, and what to show while it streams."""
+
+    index: int
+    target: Target
+    request: CompletionRequest
+    refusal: ProviderError | None = None  # set when the target cannot run this (not sent)
+
+
+@dataclass
+class ColumnOutcome:
+    """Everything a column produced; filled in as events arrive, saved at the end."""
+
+    index: int
+    started: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    ended_at: float | None = None
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+    finish: Finish | None = None
+    error: ProviderError | None = None
+    stopped: bool = False
+    recorder: Recorder = field(default_factory=Recorder)
+
+    @property
+    def done(self) -> bool:
+        return self.finish is not None or self.error is not None or self.stopped
+
+    @property
+    def status(self) -> str:
+        """Return the segment status this outcome is saved with."""
+        if self.stopped:
+            return "stopped"
+        if self.error is not None:
+            return "skipped" if self.error.kind == ErrorKind.UNSUPPORTED else "error"
+        return "done" if self.finish is not None else "running"
+
+    @property
+    def ttft_ms(self) -> int | None:
+        if self.first_token_at is None:
+            return None
+        return int((self.first_token_at - self.started) * 1000)
+
+    @property
+    def elapsed_ms(self) -> int:
+        end = self.ended_at if self.ended_at is not None else time.monotonic()
+        return int((end - self.started) * 1000)
+
+    @property
+    def char_count(self) -> int:
+        return sum(len(part) for part in self.text)
+
+
+class Renderer(Protocol):
+    """Turns a column's state into the HTML fragments the page swaps in."""
+
+    def metrics(self, outcome: ColumnOutcome) -> str: ...
+
+    def end(self, outcome: ColumnOutcome) -> str: ...
+
+    def done(self, outcomes: list[ColumnOutcome]) -> str: ...
+
+
+StopPoll = Callable[[], Awaitable[set[int] | None]]
+"""Return the columns asked to stop (None: the whole run), or an empty set."""
+
+_STOPPED = object()
+_ENDED = object()
+
+
+def _unexpected_error() -> ProviderError:
+    return ProviderError(
+        kind=ErrorKind.PROTOCOL,
+        message="Something went wrong while reading this column's stream.",
+        retryable=True,
+    )
+
+
+@dataclass
+class _Pending:
+    text: str = ""
+    reasoning: str = ""
+    since: float | None = None
+    metrics_sent_at: float = 0.0
+
+
+class RunRelay:
+    """Run every column concurrently and yield the run's SSE frames as text."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        jobs: list[ColumnJob],
+        renderer: Renderer,
+        *,
+        deadlines: Deadlines | None = None,
+        allow_private: bool = False,
+        coalesce: float = 0.04,
+        coalesce_chars: int = 256,
+        metrics_every: float = 0.25,
+        keepalive: float = 15.0,
+        stop_poll: StopPoll | None = None,
+        stop_poll_every: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.jobs = {job.index: job for job in jobs}
+        self.renderer = renderer
+        self.deadlines = deadlines or Deadlines()
+        self.allow_private = allow_private
+        self.coalesce = coalesce
+        self.coalesce_chars = coalesce_chars
+        self.metrics_every = metrics_every
+        self.keepalive = keepalive
+        self.stop_poll = stop_poll
+        self.stop_poll_every = stop_poll_every
+        self.outcomes = {job.index: ColumnOutcome(index=job.index) for job in jobs}
+        self._queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._pending = {job.index: _Pending() for job in jobs}
+
+    def stop(self, indexes: set[int] | None = None) -> None:
+        """Cancel the given columns (all when None); their text so far is kept, marked stopped."""
+        for index, task in self._tasks.items():
+            if (indexes is None or index in indexes) and not task.done():
+                task.cancel()
+
+    async def _produce(self, job: ColumnJob) -> None:
+        try:
+            async for event in stream_completion(
+                self.client,
+                job.target,
+                job.request,
+                deadlines=self.deadlines,
+                recorder=self.outcomes[job.index].recorder,
+                allow_private=self.allow_private,
+            ):
+                self._queue.put_nowait((job.index, event))
+        except Exception:  # a bug in one column must not take the others down
+            logger.exception("Column %s failed unexpectedly", job.index)
+            self._queue.put_nowait((job.index, _unexpected_error()))
+        else:
+            self._queue.put_nowait((job.index, _ENDED))
+
+    def _on_task_done(self, index: int, task: asyncio.Task[None]) -> None:
+        # A task cancelled before it ever ran has no chance to report; this callback always runs.
+        if task.cancelled():
+            self._queue.put_nowait((index, _STOPPED))
+
+    def _apply(self, index: int, event: object) -> bool:
+        """Fold one event into the column's outcome; return whether the column just ended."""
+        outcome = self.outcomes[index]
+        pending = self._pending[index]
+        now = time.monotonic()
+        if isinstance(event, TextDelta | ReasoningDelta):
+            if outcome.first_token_at is None:
+                outcome.first_token_at = now
+            if pending.since is None:
+                pending.since = now
+            if isinstance(event, TextDelta):
+                outcome.text.append(event.text)
+                pending.text += event.text
+            else:
+                outcome.reasoning.append(event.text)
+                pending.reasoning += event.text
+            return False
+        if isinstance(event, Usage):
+            outcome.usage = event
+            return False
+        if outcome.done:
+            return False
+        if isinstance(event, Finish):
+            outcome.finish = event
+        elif isinstance(event, ProviderError):
+            outcome.error = event
+        elif event is _STOPPED:
+            outcome.stopped = True
+        elif event is _ENDED:
+            outcome.error = ProviderError(
+                kind=ErrorKind.PROTOCOL,
+                message="The provider's stream ended without saying it had finished.",
+                retryable=True,
+            )
+        else:
+            return False
+        outcome.ended_at = now
+        return True
+
+    def _flush(self, index: int, *, force: bool) -> str:
+        """Return the frames for a column's buffered text, when due (or forced)."""
+        pending = self._pending[index]
+        now = time.monotonic()
+        due = force or (
+            pending.since is not None
+            and (
+                now - pending.since >= self.coalesce
+                or len(pending.text) + len(pending.reasoning) >= self.coalesce_chars
+            )
+        )
+        frames = []
+        if due and pending.reasoning:
+            frames.append(format_event(f"col-{index}-reasoning", escape_text(pending.reasoning)))
+        if due and pending.text:
+            frames.append(format_event(f"col-{index}-text", escape_text(pending.text)))
+        if due:
+            pending.text = pending.reasoning = ""
+            pending.since = None
+        if force or (frames and now - pending.metrics_sent_at >= self.metrics_every):
+            pending.metrics_sent_at = now
+            frames.append(
+                format_event(f"col-{index}-metrics", self.renderer.metrics(self.outcomes[index]))
+            )
+        return "".join(frames)
+
+    def _next_wakeup(self, last_frame_at: float, last_poll_at: float) -> float:
+        now = time.monotonic()
+        wake = last_frame_at + self.keepalive
+        for pending in self._pending.values():
+            if pending.since is not None:
+                wake = min(wake, pending.since + self.coalesce)
+        if self.stop_poll is not None:
+            wake = min(wake, last_poll_at + self.stop_poll_every)
+        return max(0.0, wake - now)
+
+    async def _poll_stop(self) -> None:
+        if self.stop_poll is None:
+            return
+        requested = await self.stop_poll()
+        if requested is None:
+            self.stop()
+        elif requested:
+            self.stop(requested)
+
+    def _start(self) -> list[str]:
+        """Start one producer per sendable column; return end frames for refused ones."""
+        frames = []
+        for index, job in self.jobs.items():
+            if job.refusal is not None:
+                self._apply(index, job.refusal)
+                frames.append(self._end_frames(index))
+            else:
+                task = asyncio.create_task(self._produce(job))
+                task.add_done_callback(functools.partial(self._on_task_done, index))
+                self._tasks[index] = task
+        return frames
+
+    def _end_frames(self, index: int) -> str:
+        return self._flush(index, force=True) + format_event(
+            f"col-{index}-end", self.renderer.end(self.outcomes[index])
+        )
+
+    async def frames(self) -> AsyncIterator[str]:
+        """Yield the run's SSE frames until every column has ended, then `run-done`."""
+        yield OPEN_FRAME
+        last_frame_at = last_poll_at = time.monotonic()
+        try:
+            for frame in self._start():
+                yield frame
+            while not all(outcome.done for outcome in self.outcomes.values()):
+                item: tuple[int, object] | None = None
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._next_wakeup(last_frame_at, last_poll_at)):
+                        item = await self._queue.get()
+                out = []
+                if item is not None and self._apply(*item):
+                    out.append(self._end_frames(item[0]))
+                for index in self._pending:
+                    if not self.outcomes[index].done:
+                        out.append(self._flush(index, force=False))
+                now = time.monotonic()
+                if self.stop_poll is not None and now - last_poll_at >= self.stop_poll_every:
+                    last_poll_at = now
+                    await self._poll_stop()
+                chunk = "".join(out)
+                if not chunk and now - last_frame_at >= self.keepalive:
+                    chunk = KEEPALIVE_FRAME
+                if chunk:
+                    last_frame_at = now
+                    yield chunk
+            yield format_event("run-done", self.renderer.done(list(self.outcomes.values())))
+        finally:
+            await self._cancel_all()
+
+    async def _cancel_all(self) -> None:
+        """Cancel every producer still running and wait for it, so upstream connections close."""
+        for task in self._tasks.values():
+            task.cancel()
+        for index, task in self._tasks.items():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            outcome = self.outcomes[index]
+            if not outcome.done:
+                outcome.stopped = True
+                outcome.ended_at = time.monotonic()
+
+
+def replay_frames(
+    columns: list[tuple[int, str, str, str]], done_html: str, *, body_event: bool = True
+) -> AsyncIterator[str]:
+    """Yield the frames that restore a finished run: (index, body, metrics, end) per column."""
+
+    async def frames() -> AsyncIterator[str]:
+        yield OPEN_FRAME
+        for index, body, metrics, end in columns:
+            if body_event:
+                yield format_event(f"col-{index}-body", body)
+            yield format_event(f"col-{index}-metrics", metrics)
+            yield format_event(f"col-{index}-end", end)
+        yield format_event("run-done", done_html)
+
+    return frames()
+
+
+__all__ = [
+    "ColumnJob",
+    "ColumnOutcome",
+    "Event",
+    "Renderer",
+    "RunRelay",
+    "escape_text",
+    "format_event",
+    "replay_frames",
+]

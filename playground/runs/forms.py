@@ -1,0 +1,154 @@
+"""The compare form: a prompt (ad hoc or from a template), its variables, and 1–6 targets.
+
+Turns and targets are numbered rows (`turn3-content`, `t2-model`) that htmx adds and removes
+in the page; the server reads whichever rows were posted, in order, so no management form
+has to be kept in step with the DOM.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.http import QueryDict
+
+from playground.keys.models import Credential
+
+MAX_TARGETS = 6
+MAX_TURNS = 20
+THINKING_CHOICES = [("", "Default"), ("off", "Off"), ("on", "On")]
+
+
+def parse_stop(text: str) -> list[str]:
+    r"""Return stop sequences from one-per-line text, reading `\n` and `\t` as those characters."""
+    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line != ""]
+    return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
+
+
+def format_stop(stops: list[str]) -> str:
+    r"""Return stop sequences as one-per-line text, writing newlines and tabs as `\n` and `\t`."""
+    return "\n".join(stop.replace("\n", "\\n").replace("\t", "\\t") for stop in stops)
+
+
+def row_indexes(data: QueryDict, prefix: str, field: str) -> list[int]:
+    """Return the row numbers posted for `prefix{N}-{field}`, in ascending order."""
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-{re.escape(field)}$")
+    found = {int(match.group(1)) for key in data if (match := pattern.match(key))}
+    return sorted(found)
+
+
+class PromptForm(forms.Form):
+    template = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    system = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    prefix = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="The start of the assistant's reply. Whitespace counts: a trailing space or "
+        "newline changes what the model writes.",
+    )
+    reasoning_prefix = forms.CharField(
+        required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    stop = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=r"One per line; write \n for a newline.",
+    )
+    temperature = forms.FloatField(required=False, min_value=0, max_value=2)
+    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    top_p = forms.FloatField(required=False, min_value=0, max_value=1)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("system", "prefix", "reasoning_prefix"):
+            if name in data:
+                data[name] = data[name].replace("\r\n", "\n")
+        data["stop"] = parse_stop(data.get("stop") or "")
+        return data
+
+
+class TurnForm(forms.Form):
+    role = forms.ChoiceField(choices=[("user", "User"), ("assistant", "Assistant")])
+    content = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
+    images = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 1}),
+        help_text="Image URLs, one per line (vision models).",
+    )
+
+    def clean_content(self) -> str:
+        return str(self.cleaned_data["content"]).replace("\r\n", "\n")
+
+    def clean_images(self) -> list[str]:
+        urls = [line.strip() for line in str(self.cleaned_data["images"]).splitlines()]
+        urls = [url for url in urls if url]
+        for url in urls:
+            if not url.startswith(("https://", "http://", "data:image/")):
+                raise forms.ValidationError(f"Not an image URL: {url[:60]}")
+        return urls
+
+
+class TargetForm(forms.Form):
+    credential = forms.ModelChoiceField(
+        queryset=Credential.objects.none(), to_field_name="code", empty_label="Choose a key…"
+    )
+    model = forms.CharField(max_length=200)
+    temperature = forms.FloatField(required=False, min_value=0, max_value=2)
+    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    thinking = forms.ChoiceField(required=False, choices=THINKING_CHOICES)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["credential"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = Credential.objects.for_user(user)
+
+    def clean_model(self) -> str:
+        return str(self.cleaned_data["model"]).strip()
+
+
+@dataclass
+class CompareSubmission:
+    """A posted compare form, split into its parts, each a bound form."""
+
+    prompt: PromptForm
+    turns: list[TurnForm]
+    targets: list[TargetForm]
+    variables: dict[str, str]
+
+    def is_valid(self) -> bool:
+        results = [self.prompt.is_valid()]
+        results += [form.is_valid() for form in self.turns]
+        results += [form.is_valid() for form in self.targets]
+        return all(results) and not self.errors
+
+    @property
+    def errors(self) -> list[str]:
+        """Return the form-wide problems (not tied to one field)."""
+        problems = []
+        if not self.targets:
+            problems.append("Add at least one target: a key and a model.")
+        if len(self.targets) > MAX_TARGETS:
+            problems.append(f"A run compares at most {MAX_TARGETS} targets.")
+        if len(self.turns) > MAX_TURNS:
+            problems.append(f"A prompt holds at most {MAX_TURNS} turns.")
+        return problems
+
+
+def bind_submission(data: QueryDict, user: Any) -> CompareSubmission:
+    """Return the compare form posted in `data`, with one bound form per posted row."""
+    turns = [TurnForm(data, prefix=f"turn{index}") for index in row_indexes(data, "turn", "role")]
+    targets = [
+        TargetForm(data, prefix=f"t{index}", user=user)
+        for index in row_indexes(data, "t", "credential")
+    ]
+    variables = {
+        key.removeprefix("var-"): value
+        for key, value in data.items()
+        if key.startswith("var-") and isinstance(value, str)
+    }
+    return CompareSubmission(PromptForm(data), turns, targets, variables)

@@ -1,0 +1,346 @@
+"""Runs: one prompt sent to 1–6 targets, each a column whose output is one or more segments.
+
+A run snapshots everything it sent (the rendered prompt, each target's provider, model and
+overrides), so history and permalinks stay true after templates and credentials change. A
+column's first segment is its answer to the prompt; Continue appends further segments, each
+continuing from the column's full text so far.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    STOPPED = "stopped", "Stopped"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class SegmentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Streaming"
+    DONE = "done", "Done"
+    ERROR = "error", "Error"
+    STOPPED = "stopped", "Stopped"
+    SKIPPED = "skipped", "Not sent"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+FINAL_SEGMENT_STATUSES = (
+    SegmentStatus.DONE,
+    SegmentStatus.ERROR,
+    SegmentStatus.STOPPED,
+    SegmentStatus.SKIPPED,
+    SegmentStatus.INTERRUPTED,
+)
+
+
+ERROR_TITLES = {
+    "auth": "Key rejected.",
+    "balance": "Out of credit.",
+    "rate_limit": "Rate limited.",
+    "overloaded": "Provider overloaded.",
+    "bad_request": "Request refused.",
+    "not_found": "Not found.",
+    "server": "Provider error.",
+    "first_token_timeout": "No answer in time.",
+    "stalled": "Stream stalled.",
+    "connection": "Connection cut.",
+    "protocol": "Unreadable stream.",
+    "unsupported": "Not sent.",
+    "unsafe_url": "Base URL refused.",
+}
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def for_user(self, user: Any) -> RunQuerySet:
+        """Return the runs `user` owns."""
+        return self.filter(user=user)
+
+    def live(self) -> RunQuerySet:
+        """Return runs still marked running."""
+        return self.filter(status=RunStatus.RUNNING)
+
+    def stale(self, older_than: timedelta) -> RunQuerySet:
+        """Return running runs created more than `older_than` ago (nobody is streaming them)."""
+        return self.live().filter(created_at__lt=timezone.now() - older_than)
+
+    def start(
+        self,
+        *,
+        user: Any,
+        prompt: dict[str, Any],
+        targets: list[dict[str, Any]],
+        template: Any = None,
+        variables: dict[str, str] | None = None,
+    ) -> Run:
+        """Save a new run with one column and one waiting segment per target, and return it.
+
+        `prompt` holds the rendered system, turns, prefix, reasoning_prefix, suffix, stop and
+        params; each target holds a credential, a model and its overrides.
+        """
+        with transaction.atomic():
+            run = self.create(
+                user=user,
+                template=template,
+                template_name=template.name if template is not None else "",
+                variables=variables or {},
+                **prompt,
+            )
+            for position, target in enumerate(targets):
+                credential = target["credential"]
+                column = RunColumn.objects.create(
+                    run=run,
+                    position=position,
+                    credential=credential,
+                    provider=credential.provider,
+                    credential_label=credential.label,
+                    dialect=credential.effective_dialect,
+                    base_url=credential.effective_base_url,
+                    is_simulator=credential.is_simulator,
+                    model=target["model"],
+                    overrides=target.get("overrides", {}),
+                )
+                Segment.objects.create(
+                    column=column, index=0, prefix=run.prefix, reasoning_prefix=run.reasoning_prefix
+                )
+        return run
+
+    def mark_interrupted(self) -> int:
+        """Mark these runs and their unfinished segments interrupted; return how many runs."""
+        with transaction.atomic():
+            runs = list(self.values_list("pk", flat=True))
+            Segment.objects.filter(
+                column__run__in=runs, status__in=[SegmentStatus.PENDING, SegmentStatus.RUNNING]
+            ).update(status=SegmentStatus.INTERRUPTED, finished_at=timezone.now())
+            return Run.objects.filter(pk__in=runs).update(
+                status=RunStatus.INTERRUPTED, finished_at=timezone.now()
+            )
+
+
+class Run(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs"
+    )
+    template = models.ForeignKey(
+        "prompts.PrefixTemplate",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+    )
+    template_name = models.CharField(max_length=200, blank=True)
+    # The rendered prompt, exactly as sent.
+    system = models.TextField(blank=True)
+    turns = models.JSONField(default=list, blank=True)  # [{"role", "content", "images": [...]}]
+    prefix = models.TextField(blank=True)
+    reasoning_prefix = models.TextField(blank=True)
+    suffix = models.TextField(blank=True)  # empty: no fill-in-the-middle
+    stop = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, top_p
+    variables = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="run_user_recent")]
+
+    def __str__(self) -> str:
+        return f"Run {self.code} ({self.status})"
+
+    @property
+    def title(self) -> str:
+        """Return a short human title: the template's name, or the start of the prefix."""
+        if self.template_name:
+            return self.template_name
+        head = self.prefix.strip().splitlines()[0] if self.prefix.strip() else ""
+        return (head[:60] + "…") if len(head) > 60 else (head or "Ad-hoc prompt")
+
+    def claim_pending_segments(self) -> list[int]:
+        """Atomically take this run's waiting segments for streaming; return their ids.
+
+        Each segment is claimed by a conditional UPDATE, so two connections racing for one run
+        (an EventSource reconnect, a second tab) never both call the provider.
+        """
+        waiting = Segment.objects.filter(column__run=self, status=SegmentStatus.PENDING)
+        claimed = []
+        for segment_id in waiting.values_list("pk", flat=True):
+            taken = Segment.objects.filter(pk=segment_id, status=SegmentStatus.PENDING).update(
+                status=SegmentStatus.RUNNING, started_at=timezone.now()
+            )
+            if taken:
+                claimed.append(segment_id)
+        return claimed
+
+    def refresh_status(self) -> None:
+        """Derive the run's status from its segments and save it."""
+        statuses = set(Segment.objects.filter(column__run=self).values_list("status", flat=True))
+        if statuses & {SegmentStatus.PENDING, SegmentStatus.RUNNING}:
+            status = RunStatus.RUNNING
+        elif SegmentStatus.INTERRUPTED in statuses:
+            status = RunStatus.INTERRUPTED
+        elif SegmentStatus.STOPPED in statuses:
+            status = RunStatus.STOPPED
+        else:
+            status = RunStatus.DONE
+        self.status = status
+        self.finished_at = None if status == RunStatus.RUNNING else timezone.now()
+        self.save(update_fields=["status", "finished_at"])
+
+    def enable_sharing(self) -> str:
+        """Give the run an unguessable share token (keeping an existing one) and return it."""
+        if not self.share_token:
+            self.share_token = secrets.token_urlsafe(24)
+            self.save(update_fields=["share_token"])
+        return self.share_token
+
+    def disable_sharing(self) -> None:
+        """Revoke the share link: the old token answers 404 from now on."""
+        self.share_token = None
+        self.save(update_fields=["share_token"])
+
+
+class RunColumn(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="columns")
+    position = models.PositiveSmallIntegerField()
+    credential = models.ForeignKey(
+        "keys.Credential", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Snapshots of the target, so the run reads true after the credential changes.
+    provider = models.CharField(max_length=40)
+    credential_label = models.CharField(max_length=120, blank=True)
+    dialect = models.CharField(max_length=40, blank=True)
+    base_url = models.CharField(max_length=500, blank=True)
+    is_simulator = models.BooleanField(default=False)
+    model = models.CharField(max_length=200)
+    overrides = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, stop, ...
+
+    class Meta:
+        ordering = ["run", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "position"], name="one_column_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} in {self.run_id}"
+
+    @property
+    def provider_name(self) -> str:
+        """Return the provider's display name from the catalog (its id if unknown)."""
+        from playground.providers.catalog import get_provider
+
+        try:
+            return get_provider(self.provider).name
+        except KeyError:
+            return self.provider
+
+    @property
+    def segment_list(self) -> list[Segment]:
+        """Return the segments in order (prefetched when the caller asked for them)."""
+        return sorted(self.segments.all(), key=lambda segment: segment.index)
+
+    @property
+    def text(self) -> str:
+        """Return everything the column's segments generated, in order."""
+        return "".join(segment.text for segment in self.segment_list)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(segment.reasoning for segment in self.segment_list)
+
+    @property
+    def last_segment(self) -> Segment | None:
+        segments = self.segment_list
+        return segments[-1] if segments else None
+
+
+class Segment(models.Model):
+    """One request to the provider and what came back."""
+
+    column = models.ForeignKey(RunColumn, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveSmallIntegerField(default=0)
+    # The prefix this segment continued from: the run's prefix, or (Continue) prefix + text so far.
+    prefix = models.TextField(blank=True)
+    reasoning_prefix = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=SegmentStatus.choices, default=SegmentStatus.PENDING
+    )
+    text = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=40, blank=True)
+    stop_sequence = models.CharField(max_length=200, blank=True)
+    error_kind = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    notes = models.JSONField(default=list, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    elapsed_ms = models.PositiveIntegerField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    # What Inspect shows: the request as sent (key redacted) and the raw response, truncated.
+    request_dump = models.JSONField(null=True, blank=True)
+    response_raw = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["column", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["column", "index"], name="one_segment_per_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"Segment {self.index} of column {self.column_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_SEGMENT_STATUSES
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Return output tokens per second of generation (after the first token), if known."""
+        if not self.output_tokens or self.elapsed_ms is None or self.ttft_ms is None:
+            return None
+        seconds = (self.elapsed_ms - self.ttft_ms) / 1000
+        return round(self.output_tokens / seconds, 1) if seconds > 0 else None
+
+    @property
+    def error_title(self) -> str:
+        """Return a short heading for the segment's error kind."""
+        return ERROR_TITLES.get(self.error_kind, "Error.")
+
+    @property
+    def can_continue(self) -> bool:
+        return self.status == SegmentStatus.DONE and self.finish_reason == "length"
+
+
+def cost_of(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    price_in: float | None,
+    price_out: float | None,
+) -> Decimal | None:
+    """Return the cost of a request from per-million-token prices, or None when unknown."""
+    if price_in is None or price_out is None or input_tokens is None or output_tokens is None:
+        return None
+    total = Decimal(str(price_in)) * input_tokens + Decimal(str(price_out)) * output_tokens
+    return (total / Decimal(1_000_000)).quantize(Decimal("0.000001"))

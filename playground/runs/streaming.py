@@ -1,0 +1,342 @@
+"""The Django side of a run's stream: claim its segments, build the jobs, render, save, stop.
+
+The stream view stays a thin async shell: `plan_stream` (sync, one thread hop) claims the waiting
+segments and decrypts the keys, then closes its database connection so none is held while
+streaming; `events.RunRelay` streams; `persist` (sync, shielded) saves every column once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import close_old_connections, connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
+
+from playground.providers import (
+    CompletionRequest,
+    Deadlines,
+    ErrorKind,
+    ProviderError,
+    Target,
+    Turn,
+    prepare,
+)
+from playground.providers.catalog import model_info
+
+from .events import ColumnJob, ColumnOutcome, RunRelay
+from .models import Run, RunColumn, Segment, cost_of
+
+# Relays streaming in this process, by run code, so Stop reaches them at once.
+_live: dict[str, RunRelay] = {}
+_STOP_KEY = "runs:stop:{code}"
+
+
+def register(code: str, relay: RunRelay) -> None:
+    _live[code] = relay
+
+
+def unregister(code: str, relay: RunRelay) -> None:
+    if _live.get(code) is relay:
+        del _live[code]
+
+
+def request_stop(code: str, positions: set[int] | None = None) -> None:
+    """Stop the given columns of run `code` (all when None), wherever it streams.
+
+    A relay in this process is stopped directly; the flag in the cache reaches relays in
+    other web processes, which poll it (shared between processes when REDIS_URL is set).
+    """
+    relay = _live.get(code)
+    if relay is not None:
+        relay.stop(positions)
+    key = _STOP_KEY.format(code=code)
+    current = cache.get(key)
+    if positions is None or current == "all":
+        cache.set(key, "all", timeout=3600)
+    else:
+        cache.set(key, sorted(set(current or []) | positions), timeout=3600)
+
+
+def stop_poller(code: str) -> Any:
+    """Return the coroutine function a relay calls to learn about Stop requests."""
+    key = _STOP_KEY.format(code=code)
+
+    async def poll() -> set[int] | None:
+        value = await cache.aget(key)
+        if value == "all":
+            return None
+        return set(value or [])
+
+    return poll
+
+
+def completion_request(run: Run, column: RunColumn, segment: Segment) -> CompletionRequest:
+    """Return the provider request for one segment of a column."""
+    overrides = column.overrides or {}
+    params = run.params or {}
+    thinking = overrides.get("thinking")
+    return CompletionRequest(
+        model=column.model,
+        prefix=segment.prefix,
+        turns=tuple(
+            Turn(role=turn["role"], content=turn["content"], images=tuple(turn.get("images", ())))
+            for turn in run.turns
+        ),
+        system=run.system,
+        reasoning_prefix=segment.reasoning_prefix,
+        suffix=run.suffix or None,
+        stop=tuple(overrides.get("stop") or run.stop),
+        max_tokens=overrides.get("max_tokens") or params.get("max_tokens"),
+        temperature=_first_set(overrides.get("temperature"), params.get("temperature")),
+        top_p=params.get("top_p"),
+        thinking=None if thinking in (None, "") else thinking == "on",
+        json_mode=bool(overrides.get("json_mode")),
+    )
+
+
+def _first_set(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+@dataclass
+class StreamPlan:
+    run: Run
+    columns: dict[int, RunColumn]
+    segments: dict[int, Segment]
+    jobs: list[ColumnJob] = field(default_factory=list)
+
+
+def _job_for(run: Run, column: RunColumn, segment: Segment) -> ColumnJob:
+    request = completion_request(run, column, segment)
+    credential = column.credential
+    if credential is None:
+        refusal = ProviderError(
+            kind=ErrorKind.UNSUPPORTED,
+            message="The key this column used has been deleted; pick another and run again.",
+            retryable=False,
+        )
+        target = Target(provider=column.provider, base_url=column.base_url, api_key="")
+        return ColumnJob(column.position, target, request, refusal=refusal)
+    target = Target(
+        provider=column.provider,
+        base_url=credential.effective_base_url,
+        api_key=credential.reveal_key(),
+        dialect=credential.effective_dialect,
+    )
+    try:
+        prepared = prepare(target, request)
+    except ProviderError as refusal:
+        return ColumnJob(column.position, target, request, refusal=refusal)
+    segment.notes = list(prepared.notes)
+    return ColumnJob(column.position, target, request)
+
+
+def plan_stream(run_pk: int) -> StreamPlan:
+    """Claim the run's waiting segments and build a job for each (sync; closes the DB)."""
+    try:
+        run = Run.objects.get(pk=run_pk)
+        claimed = run.claim_pending_segments()
+        segments = Segment.objects.filter(pk__in=claimed).select_related(
+            "column", "column__credential"
+        )
+        plan = StreamPlan(run=run, columns={}, segments={})
+        for segment in segments:
+            column = segment.column
+            plan.columns[column.position] = column
+            plan.segments[column.position] = segment
+            plan.jobs.append(_job_for(run, column, segment))
+        Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
+        return plan
+    finally:
+        connection.close()
+
+
+def _outcome_fields(column: RunColumn, outcome: ColumnOutcome) -> dict[str, Any]:
+    usage, finish, error = outcome.usage, outcome.finish, outcome.error
+    info = model_info(column.provider, column.model)
+    recorder = outcome.recorder
+    return {
+        "status": outcome.status,
+        "text": "".join(outcome.text),
+        "reasoning": "".join(outcome.reasoning),
+        "finish_reason": finish.reason if finish else "",
+        "stop_sequence": (finish.stop_sequence or "") if finish else "",
+        "error_kind": str(error.kind) if error else "",
+        "error_message": error.message if error else "",
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "ttft_ms": outcome.ttft_ms,
+        "elapsed_ms": outcome.elapsed_ms,
+        "cost": cost_of(
+            usage.input_tokens if usage else None,
+            usage.output_tokens if usage else None,
+            info.price_input_per_mtok,
+            info.price_output_per_mtok,
+        ),
+        "currency": info.currency or "",
+        "request_dump": _request_dump(recorder),
+        "response_raw": recorder.raw,
+        "response_status": recorder.status,
+        "finished_at": timezone.now(),
+    }
+
+
+def _request_dump(recorder: Any) -> dict[str, Any] | None:
+    """Return the request as sent, key already redacted by the provider layer, as JSON data."""
+    request = recorder.request
+    if request is None:
+        return None
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": dict(request.headers),
+        "body": request.body,
+        "notes": list(request.notes),
+    }
+
+
+def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
+    """Save every column's outcome and the run's status, once, in one transaction."""
+    close_old_connections()
+    try:
+        with transaction.atomic():
+            for position, segment in plan.segments.items():
+                fields = _outcome_fields(plan.columns[position], outcomes[position])
+                for name, value in fields.items():
+                    setattr(segment, name, value)
+                segment.save(update_fields=list(fields))
+            plan.run.refresh_status()
+    finally:
+        connection.close()
+
+
+async def save_outcomes(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
+    """Persist in a worker thread, shielded so a second cancellation cannot cut it short."""
+    from asgiref.sync import sync_to_async
+
+    await asyncio.shield(sync_to_async(persist)(plan, outcomes))
+
+
+def relay_for(plan: StreamPlan, client: Any) -> RunRelay:
+    """Return the relay that streams `plan`'s jobs with this site's settings."""
+    return RunRelay(
+        client,
+        plan.jobs,
+        HtmlRenderer(plan),
+        deadlines=Deadlines(
+            first_token=settings.RUN_FIRST_TOKEN_TIMEOUT,
+            stall=settings.RUN_STALL_TIMEOUT,
+            total=settings.RUN_TOTAL_TIMEOUT,
+        ),
+        allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
+        coalesce=settings.RUN_COALESCE_SECONDS,
+        stop_poll=stop_poller(str(plan.run.code)),
+    )
+
+
+def _number(value: float | int | None, unit: str, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def metrics_html(
+    *,
+    ttft_ms: int | None,
+    elapsed_ms: int | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
+    tokens_per_second: float | None,
+    finish_reason: str,
+    cost: Any,
+    currency: str,
+    live_chars: int | None = None,
+) -> str:
+    """Return the metrics bar of a column (live or final) as an HTML fragment."""
+    out = (
+        _number(output_tokens, "")
+        if output_tokens is not None
+        else (f"~{live_chars // 4:,}" if live_chars else "–")
+    )
+    cost_text = "–" if cost is None else f"{'¥' if currency == 'CNY' else '$'}{cost:.6f}"
+    return format_html(
+        '<dl class="metrics">'
+        "<div><dt>First token</dt><dd>{}</dd></div>"
+        "<div><dt>Elapsed</dt><dd>{}</dd></div>"
+        "<div><dt>Tokens in / out</dt><dd>{} / {}</dd></div>"
+        "<div><dt>Tokens/s</dt><dd>{}</dd></div>"
+        "<div><dt>Finish</dt><dd>{}</dd></div>"
+        "<div><dt>Cost</dt><dd>{}</dd></div>"
+        "</dl>",
+        _number(ttft_ms, " ms"),
+        _number(None if elapsed_ms is None else elapsed_ms / 1000, " s", 1),
+        _number(input_tokens, ""),
+        out,
+        _number(tokens_per_second, "", 1),
+        finish_reason or "–",
+        cost_text,
+    )
+
+
+def outcome_metrics(column: RunColumn, outcome: ColumnOutcome) -> str:
+    """Return the live metrics bar for a column still streaming (or just ended)."""
+    usage = outcome.usage
+    output_tokens = usage.output_tokens if usage else None
+    tps = None
+    if output_tokens and outcome.first_token_at is not None:
+        seconds = (outcome.elapsed_ms - (outcome.ttft_ms or 0)) / 1000
+        tps = output_tokens / seconds if seconds > 0 else None
+    info = model_info(column.provider, column.model)
+    cost = cost_of(
+        usage.input_tokens if usage else None,
+        output_tokens,
+        info.price_input_per_mtok,
+        info.price_output_per_mtok,
+    )
+    return metrics_html(
+        ttft_ms=outcome.ttft_ms,
+        elapsed_ms=outcome.elapsed_ms,
+        input_tokens=usage.input_tokens if usage else None,
+        output_tokens=output_tokens,
+        tokens_per_second=tps,
+        finish_reason=outcome.finish.reason if outcome.finish else "",
+        cost=cost,
+        currency=info.currency or "",
+        live_chars=outcome.char_count,
+    )
+
+
+class HtmlRenderer:
+    """Renders the fragments the relay sends, from the plan's columns and live outcomes."""
+
+    def __init__(self, plan: StreamPlan) -> None:
+        self.plan = plan
+
+    def metrics(self, outcome: ColumnOutcome) -> str:
+        return outcome_metrics(self.plan.columns[outcome.index], outcome)
+
+    def end(self, outcome: ColumnOutcome) -> str:
+        column = self.plan.columns[outcome.index]
+        saved = self.plan.segments[outcome.index]
+        # An unsaved copy of the segment as it will be saved: the page and the permalink render
+        # a column's end from the same template and the same fields.
+        segment = Segment(column=column, index=saved.index, notes=saved.notes)
+        for name, value in _outcome_fields(column, outcome).items():
+            setattr(segment, name, value)
+        return render_to_string(
+            "runs/_column.html#column-end",
+            {"column": column, "run": self.plan.run, "segment": segment},
+        )
+
+    def done(self, outcomes: list[ColumnOutcome]) -> str:
+        stopped = any(outcome.stopped for outcome in outcomes)
+        return render_to_string(
+            "runs/_run.html#run-status",
+            {"run": self.plan.run, "status": "stopped" if stopped else "done"},
+        )

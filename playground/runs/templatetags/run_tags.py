@@ -1,0 +1,28 @@
+"""Template helpers for run pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from playground.runs.models import Segment
+from playground.runs.streaming import metrics_html
+
+register = template.Library()
+
+
+@register.filter
+def segment_metrics(segment: Segment | None) -> SafeString | str:
+    """Return the final metrics bar of a saved segment."""
+    if segment is None:
+        return ""
+    return metrics_html(
+        ttft_ms=segment.ttft_ms,
+        elapsed_ms=segment.elapsed_ms,
+        input_tokens=segment.input_tokens,
+        output_tokens=segment.output_tokens,
+        tokens_per_second=segment.tokens_per_second,
+        finish_reason=segment.finish_reason,
+        cost=segment.cost,
+        currency=segment.currency,
+    )

@@ -1,0 +1,82 @@
+"""A simulator on a loopback port for the run tests, and builders for runs and credentials."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import uvicorn
+
+from playground.accounts.models import User
+from playground.keys.models import Credential
+from playground.providers import simulator_base_url
+from playground.runs.models import Run
+from playground.simulator import SimulatorApp, create_app
+from tests.conftest import _free_port
+
+SIM_KEY = "sim-runs-test-key-0001"
+
+
+@dataclass
+class Sim:
+    url: str
+    app: SimulatorApp
+
+    def base_url(self, provider: str) -> str:
+        return simulator_base_url(provider, self.url)
+
+
+@pytest.fixture(scope="session")
+def sim() -> Iterator[Sim]:
+    """A simulator fast enough for tests, slow enough that a stream has a middle."""
+    app = create_app(tokens_per_second=400, first_token_delay=0.02, keepalive_interval=0.2)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="runs-simulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "simulator did not start"
+        time.sleep(0.02)
+    yield Sim(f"http://127.0.0.1:{port}", app)
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+def make_sim_credential(user: User, sim: Sim, provider: str = "deepseek", **kw: Any) -> Credential:
+    """Return a credential of `user` pointing at the test simulator."""
+    key = kw.pop("key", SIM_KEY)
+    kw.setdefault("label", f"{provider} sim")
+    credential = Credential(user=user, provider=provider, base_url=sim.base_url(provider), **kw)
+    credential.set_key(key)
+    credential.save()
+    return credential
+
+
+def start_run(
+    user: User,
+    targets: list[tuple[Credential, str]],
+    prefix: str = "```python\n",
+    **prompt: Any,
+) -> Run:
+    """Return a new run of `user` with one column per (credential, model)."""
+    fields = {
+        "system": "",
+        "turns": [{"role": "user", "content": "Write a quick sort.", "images": []}],
+        "prefix": prefix,
+        "reasoning_prefix": "",
+        "suffix": "",
+        "stop": [],
+        "params": {},
+        **prompt,
+    }
+    return Run.objects.start(
+        user=user,
+        prompt=fields,
+        targets=[{"credential": c, "model": m, "overrides": {}} for c, m in targets],
+    )

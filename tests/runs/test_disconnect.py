@@ -1,0 +1,134 @@
+"""Closing the page or pressing Stop cancels the upstream requests and keeps what arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
+from django.core.asgi import get_asgi_application
+from django.test import Client
+
+from playground.runs.models import Run, RunStatus, Segment
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+
+pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+
+SLOW_MODEL = "deepseek-chat-tps20"
+
+
+def _session_cookie(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return str(client.cookies["sessionid"].value)
+
+
+def _scope(path: str, cookie: str) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
+async def _wait_for(predicate: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_it_cancels_upstream_within_a_second_of_a_disconnect(alice: Any, sim: Sim) -> None:
+    @sync_to_async
+    def setup() -> tuple[Run, str]:
+        credential = make_sim_credential(alice, sim, "deepseek")
+        run = start_run(alice, [(credential, SLOW_MODEL)], prefix="Once upon a time")
+        return run, _session_cookie(alice)
+
+    run, cookie = await setup()
+    app = get_asgi_application()
+    communicator = ApplicationCommunicator(app, _scope(f"/runs/{run.code}/stream/", cookie))
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(timeout=5)
+    assert start["status"] == 200
+    received = b""
+    while received.count(b"event: col-0-text") < 2:
+        message = await communicator.receive_output(timeout=5)
+        received += message.get("body", b"")
+
+    closed_at = time.monotonic()
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=5)
+
+    record = next(r for r in reversed(sim.app.requests) if r.model == SLOW_MODEL)
+
+    async def disconnected() -> bool:
+        return record.disconnected_at is not None
+
+    assert await _wait_for(disconnected, 2.0), "the simulator never saw the disconnect"
+    assert record.disconnected_at is not None
+    assert record.disconnected_at - closed_at < 1.0
+    assert not record.completed
+
+    segment = await Segment.objects.aget(column__run=run)
+    assert segment.status == "stopped"
+    assert segment.text  # what had arrived is kept
+    run = await Run.objects.aget(pk=run.pk)
+    assert run.status == RunStatus.STOPPED
+
+
+async def test_it_stops_one_column_and_lets_the_others_finish(
+    async_client: Any, alice: Any, sim: Sim
+) -> None:
+    @sync_to_async
+    def setup() -> Run:
+        slow = make_sim_credential(alice, sim, "deepseek")
+        fast = make_sim_credential(alice, sim, "dashscope")
+        return start_run(alice, [(slow, SLOW_MODEL), (fast, "qwen-plus")], prefix="Dear diary,")
+
+    run = await setup()
+    await async_client.aforce_login(alice)
+
+    async def read() -> str:
+        response = await async_client.get(f"/runs/{run.code}/stream/")
+        return "".join(
+            [c.decode() if isinstance(c, bytes) else c async for c in response.streaming_content]
+        )
+
+    reading = asyncio.create_task(read())
+
+    async def streaming() -> bool:
+        return await Segment.objects.filter(column__run=run, status="running").acount() == 2
+
+    assert await _wait_for(streaming, 5.0)
+    await asyncio.sleep(0.3)
+    response = await async_client.post(
+        f"/runs/{run.code}/columns/0/stop/", headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 204
+    body = await asyncio.wait_for(reading, 10)
+
+    segments = [
+        s async for s in Segment.objects.filter(column__run=run).order_by("column__position")
+    ]
+    assert [s.status for s in segments] == ["stopped", "done"]
+    assert segments[0].text
+    events = [line for line in body.split("\n") if line.startswith("event: ")]
+    assert events[-1] == "event: run-done"
+    assert "event: col-0-end" in events and "event: col-1-end" in events
+    run = await Run.objects.aget(pk=run.pk)
+    assert run.status == RunStatus.STOPPED
