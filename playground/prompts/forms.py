@@ -101,11 +101,11 @@ class TemplateForm(forms.Form):
     prefix = ExactTextField(rows=5, label="Assistant prefix")
     reasoning_prefix = ExactTextField(
         label="Reasoning prefix",
-        help_text="Optional. The start of the model's chain of thought (DeepSeek thinking mode).",
+        help_text="The start of the model's chain of thought (DeepSeek thinking mode).",
     )
     suffix = ExactTextField(
         label="FIM suffix",
-        help_text="Optional. The text after the gap, for fill-in-the-middle completion.",
+        help_text="The text after the gap, for fill-in-the-middle completion.",
     )
     stop = ExactTextField(
         rows=3,

@@ -178,12 +178,12 @@ class PrefixTemplate(models.Model):
                 name="team_matches_visibility",
             ),
         ]
+        # One index per sort order: the library reads them backwards and filters as it goes,
+        # which bench/templates_search.py showed beats per-filter indexes (BENCHMARKS.md).
         indexes = [
             models.Index(fields=["updated_at", "id"], name="prompts_updated_idx"),
             models.Index(fields=["created_at", "id"], name="prompts_created_idx"),
             models.Index(fields=["name", "id"], name="prompts_name_idx"),
-            models.Index(fields=["visibility", "updated_at"], name="prompts_visibility_idx"),
-            models.Index(fields=["category", "updated_at"], name="prompts_category_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,10 +24,48 @@ from .forms import ImportForm, LibraryFilterForm
 from .models import PrefixTemplate, TemplateRevision, Visibility
 
 PAGE_SIZE = 25
+MAX_PAGE = 10_000
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
+
+
+@dataclass(frozen=True)
+class LibraryPage:
+    """One page of the library, fetched with one row more than fits to learn if more follow.
+
+    Counting every match instead would cost a scan of all of them (over 100 ms for a broad
+    query at 100,000 templates; see BENCHMARKS.md), so the total is known on the last page only.
+    """
+
+    rows: list[PrefixTemplate]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * PAGE_SIZE + 1
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1
+
+    @property
+    def total(self) -> int | None:
+        """Return the number of matches when this page shows the last of them, else None."""
+        return None if self.has_next else self.end
+
+
+def _library_page(templates: Any, page: str) -> LibraryPage:
+    number = min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1
+    offset = (number - 1) * PAGE_SIZE
+    rows = list(templates[offset : offset + PAGE_SIZE + 1])
+    return LibraryPage(rows[:PAGE_SIZE], number, has_next=len(rows) > PAGE_SIZE)
 
 
 def _get_template(request: HtmxHttpRequest, code: UUID, action: str = "view") -> PrefixTemplate:
@@ -69,8 +108,14 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
         .select_related("owner", "team")
         .defer("search_text", "system_prompt", "turns", "reasoning_prefix", "suffix")
     )
-    page = Paginator(templates, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filters": filters, "page": page, "querystring": _without_page(request)}
+    page = _library_page(templates, request.GET.get("page", ""))
+    context = {
+        "filters": filters,
+        "page": page,
+        "querystring": _without_page(request),
+        # Detail links are built from this, not with one reverse() per row (see BENCHMARKS.md).
+        "list_url": reverse("prompts:list"),
+    }
     name = "prompts/list.html#library-results" if request.htmx else "prompts/list.html"
     return render(request, name, context)
 

@@ -22,6 +22,12 @@ def _prefix_text(page: Any, selector: str) -> str:
     return str(page.locator(selector).first.evaluate("node => node.textContent"))
 
 
+def _screenshot(page: Any, name: str) -> None:
+    # From the top, so the sticky header and editor sidebar sit where a reader expects them.
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, name)
+
+
 def test_it_keeps_a_trailing_space_and_newline_through_save_and_reload(
     page: Any, live_url: str, alice: User
 ) -> None:
@@ -30,7 +36,7 @@ def test_it_keeps_a_trailing_space_and_newline_through_save_and_reload(
 
     page.goto(f"{live_url}/templates/")
     assert page.locator(".library-table tbody tr").count() >= 15
-    screenshot(page, "library")
+    _screenshot(page, "library")
 
     page.goto(f"{live_url}/templates/new/")
     page.fill("input[name=name]", "Fix the bug")
@@ -43,7 +49,7 @@ def test_it_keeps_a_trailing_space_and_newline_through_save_and_reload(
     assert _prefix_text(page, "#prefix-preview") == PREFIX
     assert page.locator(".variable-name").all_inner_texts() == ["{{language}}", "{{code}}"]
     page.fill("textarea[name=var-language-default]", "Python")
-    screenshot(page, "template-editor")
+    _screenshot(page, "template-editor")
 
     page.click("button.btn-primary[type=submit]")
     page.wait_for_url(f"{live_url}/templates/*/")
@@ -56,7 +62,7 @@ def test_it_keeps_a_trailing_space_and_newline_through_save_and_reload(
     assert _prefix_text(page, block) == PREFIX
     markers = page.locator(f"{block} .ws").evaluate_all("nodes => nodes.map(n => n.className)")
     assert markers[-2:] == ["ws ws-space", "ws ws-nl"]
-    screenshot(page, "template-detail")
+    _screenshot(page, "template-detail")
 
     page.goto(f"{live_url}/templates/{template.code}/edit/")
     assert page.input_value("textarea[name=prefix]") == PREFIX
@@ -68,4 +74,4 @@ def test_it_keeps_a_trailing_space_and_newline_through_save_and_reload(
     changed = page.locator(".diff-insert mark, .diff-delete mark")
     assert changed.locator(".ws-space").count() == 1
     assert changed.locator(".ws-nl").count() == 1
-    screenshot(page, "template-diff")
+    _screenshot(page, "template-diff")

@@ -26,7 +26,7 @@ def test_it_shows_every_part_of_the_template(alice: User, alice_client: Client) 
 
     assert 'a<span class="ws ws-tab">\t</span>b<span class="ws ws-space"> </span>' in html
     assert "https://example.com/a.png" in html
-    assert 'Be<span class="ws ws-space"> </span>terse.' in html
+    assert '<pre class="ws-view">Be terse.</pre>' in html
     assert 'data-field="reasoning_prefix">Hmm</pre>' in html
     assert 'data-field="suffix">end</pre>' in html
     assert '<span class="ws ws-nl">\n</span><span class="ws ws-nl">\n</span></code>' in html

@@ -14,7 +14,7 @@ from tests.prompts.factories import make_template
 
 
 def _names(response: object) -> list[str]:
-    return [t.name for t in response.context["page"].object_list]  # type: ignore[attr-defined]
+    return [t.name for t in response.context["page"].rows]  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -123,10 +123,21 @@ def test_it_paginates_and_keeps_the_filters_in_the_links(alice: User, alice_clie
     beyond = alice_client.get("/templates/", {"tag": "bulk", "sort": "name", "page": "99"})
 
     assert _names(first) == [f"T{n:02d}" for n in range(25)]
-    assert _names(second) == [f"T{n:02d}" for n in range(25, 30)]
-    assert _names(beyond) == _names(second)
+    assert "Templates 1–25\n" in first.content.decode()
     assert "?tag=bulk&amp;sort=name&amp;page=2" in first.content.decode()
-    assert "page 1 of 2" in first.content.decode()
+    assert _names(second) == [f"T{n:02d}" for n in range(25, 30)]
+    assert "Templates 26–30 of 30" in second.content.decode()
+    assert "?tag=bulk&amp;sort=name&amp;page=1" in second.content.decode()
+    assert _names(beyond) == []
+    assert "Page 99 is past the last template." in beyond.content.decode()
+
+
+@pytest.mark.usefixtures("library")
+def test_it_counts_the_matches_when_they_fit_on_one_page(alice_client: Client) -> None:
+    response = alice_client.get("/templates/", {"q": "sql"})
+
+    assert "1 template\n" in response.content.decode()
+    assert "Next →</a>" not in response.content.decode()
 
 
 @pytest.mark.usefixtures("library")
