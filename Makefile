@@ -22,10 +22,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev
 
-## setup: migrate, then create the demo account and the starter library (idempotent).
+## setup: migrate, mark runs a previous server left running, then the demo account (simulator
+## keys, starter library). Idempotent.
 setup: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py setup_demo
+	$(BIN)/python manage.py mark_interrupted_runs --all
+	$(BIN)/python manage.py setup_demo --origin http://$(HOST):$(PORT)
 
 ## run: everything a fresh machine needs, then serve under uvicorn (ASGI; runserver buffers streams).
 run: setup

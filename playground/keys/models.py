@@ -14,7 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from playground.providers.catalog import Provider, get_provider, provider_choices
+from playground.providers.catalog import (
+    Provider,
+    get_provider,
+    provider_choices,
+    simulator_base_url,
+)
 
 from . import crypto
 
@@ -61,10 +66,40 @@ def validate_provider(value: str) -> None:
         raise ValidationError("Choose a provider from the list.", code="unknown_provider")
 
 
+# The offline demo: simulator credentials for several dialects. The simulator accepts any
+# key starting with "sim-"; this one is not a secret.
+SIMULATOR_KEY = "sim-demo-key-offline"
+SIMULATOR_SET = [
+    ("deepseek", "Simulator · DeepSeek"),
+    ("dashscope", "Simulator · Qwen"),
+    ("mistral", "Simulator · Mistral"),
+    ("anthropic", "Simulator · Anthropic"),
+    ("moonshot", "Simulator · Kimi"),
+]
+
+
 class CredentialQuerySet(models.QuerySet["Credential"]):
     def for_user(self, user: object) -> CredentialQuerySet:
         """Return the credentials that belong to `user` (and nobody else's, teammates included)."""
         return self.filter(user=user)
+
+    def add_simulator_set(self, user: object, origin: str) -> list[Credential]:
+        """Give `user` one credential per SIMULATOR_SET provider, answered by the simulator.
+
+        `origin` is where the site serves the simulator (e.g. http://127.0.0.1:8000/sim).
+        Existing simulator credentials of the same provider are updated, not duplicated.
+        """
+        made = []
+        for provider_id, label in SIMULATOR_SET:
+            base_url = simulator_base_url(provider_id, origin)
+            credential = self.filter(
+                user=user, provider=provider_id, label=label
+            ).first() or self.model(user=user, provider=provider_id, label=label)
+            credential.base_url = base_url
+            credential.set_key(SIMULATOR_KEY)
+            credential.save()
+            made.append(credential)
+        return made
 
     def rotate_keys(self, batch_size: int = 500) -> int:
         """Return how many keys were re-encrypted under the first ENCRYPTION_KEYS entry."""

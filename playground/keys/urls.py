@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.credential_list, name="list"),
     path("add/", views.add, name="add"),
     path("add/endpoint/", views.endpoint_fields, name="endpoint_fields"),
+    path("add/simulator/", views.add_simulator, name="add_simulator"),
     path("<uuid:code>/", views.row, name="row"),
     path("<uuid:code>/rename/", views.rename, name="rename"),
     path("<uuid:code>/key/", views.replace_key, name="replace_key"),

@@ -10,8 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -32,7 +33,12 @@ def _get_credential(request: HtmxHttpRequest, code: UUID) -> Credential:
 
 
 def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) -> dict[str, Any]:
-    return {"credentials": Credential.objects.for_user(request.user), "form": form, **extra}
+    return {
+        "credentials": Credential.objects.for_user(request.user),
+        "form": form,
+        "simulator_enabled": settings.SIMULATOR_ENABLED,
+        **extra,
+    }
 
 
 @require_GET
@@ -65,6 +71,21 @@ def add(request: HtmxHttpRequest) -> HttpResponse:
         return redirect("keys:list")
     context = _list_context(request, CredentialForm(), added=credential)
     return render(request, "keys/list.html#add-response", context)
+
+
+@require_POST
+def add_simulator(request: HtmxHttpRequest) -> HttpResponse:
+    """Add the built-in simulator's demo credentials (one per dialect) and show the vault."""
+    if not settings.SIMULATOR_ENABLED:
+        raise Http404("The simulator is not enabled on this site.")
+    origin = request.build_absolute_uri("/sim").rstrip("/")
+    made = Credential.objects.add_simulator_set(request.user, origin)
+    messages.success(
+        request,
+        f"Added {len(made)} simulator credentials. They answer from this site, offline; "
+        "no real provider is called.",
+    )
+    return redirect("keys:list")
 
 
 def row(request: HtmxHttpRequest, code: UUID) -> HttpResponse:

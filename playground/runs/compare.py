@@ -28,6 +28,7 @@ from .models import Run, RunColumn
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
+FIRST_TEMPLATE = "code-fence-python"  # a starter-library key
 
 
 @dataclass
@@ -121,6 +122,9 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     template = _template_for(request, request.GET.get("template"))
     run = None
+    if template is None and not request.GET and not Run.objects.for_user(user).exists():
+        # A first visit starts from a ready example rather than an empty form.
+        template = PrefixTemplate.objects.visible_to(user).filter(key=FIRST_TEMPLATE).first()
     if template is None and request.GET.get("run"):
         try:
             run = Run.objects.for_user(user).filter(code=request.GET["run"]).first()
@@ -210,7 +214,7 @@ def _prompt_fields(prompt: RenderedPrompt) -> dict[str, Any]:
         ],
         "prefix": prompt.prefix,
         "reasoning_prefix": prompt.reasoning_prefix,
-        "suffix": prompt.suffix,
+        "suffix": prompt.suffix or "",
         "stop": list(prompt.stop),
         "params": {
             key: value
@@ -311,7 +315,9 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         context = {"run": run, "column": column}
         body = render_to_string("runs/_column.html#column-body", context)
         last = column.last_segment
-        end = render_to_string("runs/_column.html#column-end", {**context, "segment": last})
+        end = render_to_string(
+            "runs/_column.html#column-end", {**context, "segment": last, "oob": True}
+        )
         metrics = segment_metrics(last)
         parts.append((column.position, body, metrics, end))
     done = render_to_string("runs/_run.html#run-status", {"run": run, "status": run.status})

@@ -130,6 +130,12 @@ class CompareSubmission:
     def errors(self) -> list[str]:
         """Return the form-wide problems (not tied to one field)."""
         problems = []
+        prompt = self.prompt.cleaned_data if self.prompt.is_valid() else {}
+        has_turn = any(
+            form.is_valid() and form.cleaned_data["content"].strip() for form in self.turns
+        )
+        if prompt and not prompt.get("prefix") and not has_turn:
+            problems.append("Write a prefix or at least one message for the model to answer.")
         if not self.targets:
             problems.append("Add at least one target: a key and a model.")
         if len(self.targets) > MAX_TARGETS:

@@ -331,7 +331,7 @@ class HtmlRenderer:
             setattr(segment, name, value)
         return render_to_string(
             "runs/_column.html#column-end",
-            {"column": column, "run": self.plan.run, "segment": segment},
+            {"column": column, "run": self.plan.run, "segment": segment, "oob": True},
         )
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:

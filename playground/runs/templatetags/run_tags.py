@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from playground.prompts.templatetags.prompt_tags import visible_ws
 from playground.runs.models import Segment
 from playground.runs.streaming import metrics_html
 
@@ -26,3 +28,16 @@ def segment_metrics(segment: Segment | None) -> SafeString | str:
         cost=segment.cost,
         currency=segment.currency,
     )
+
+
+@register.filter
+def trailing_ws(value: object) -> SafeString:
+    """Return `value` escaped, with only its trailing whitespace made visible.
+
+    In a column the prefix reads as prose or code; what most changes a continuation is the
+    whitespace it ends with (a space, a newline), so that is what gets markers.
+    """
+    text = "" if value is None else str(value)
+    body = text.rstrip()
+    tail = text[len(body) :]
+    return escape(body) + visible_ws(tail)

@@ -1,0 +1,172 @@
+"""The compare page: its first state, starting a run, validation, the cap, rows, variables."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from playground.prompts.models import PrefixTemplate, Visibility
+from playground.runs.models import Run, RunStatus, Segment
+from tests.keys.factories import make_credential
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HX-Request": "true"}
+
+
+def _post(client: Client, credential: Any, **fields: str) -> Any:
+    data = {
+        "system": "",
+        "prefix": "```python\n",
+        "stop": "```",
+        "turn0-role": "user",
+        "turn0-content": "Write a quick sort.",
+        "t0-credential": str(credential.code),
+        "t0-model": "deepseek-chat",
+        **fields,
+    }
+    return client.post("/runs/new/", data, headers=HX)
+
+
+def test_it_starts_a_run_and_returns_the_columns_fragment(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    response = _post(
+        alice_client,
+        credential,
+        **{"t1-credential": str(credential.code), "t1-model": "deepseek-reasoner"},
+    )
+    assert response.status_code == 200
+    run = Run.objects.get()
+    body = response.content.decode()
+    assert f'sse-connect="/runs/{run.code}/stream/"' in body
+    assert 'sse-close="run-done"' in body
+    assert body.count('class="column"') == 2
+    assert run.prefix == "```python\n"
+    assert run.stop == ["```"]
+    assert run.turns == [{"role": "user", "content": "Write a quick sort.", "images": []}]
+    assert [c.model for c in run.columns.order_by("position")] == [
+        "deepseek-chat",
+        "deepseek-reasoner",
+    ]
+    assert Segment.objects.filter(column__run=run, status="pending").count() == 2
+
+
+def test_it_keeps_the_prefix_whitespace_exactly(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    _post(alice_client, credential, prefix="Dear team, \r\n\r\n  ")
+    assert Run.objects.get().prefix == "Dear team, \n\n  "
+
+
+def test_it_reads_stop_sequences_with_escapes(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    _post(alice_client, credential, stop="\\n\\n\n###")
+    assert Run.objects.get().stop == ["\n\n", "###"]
+
+
+def test_it_renders_template_variables_into_the_run(alice_client: Client, alice: Any) -> None:
+    template = PrefixTemplate(
+        name="Greeting",
+        owner=alice,
+        visibility=Visibility.PRIVATE,
+        prefix="Dear {{name}},",
+        turns=[{"role": "user", "content": "Write to {{name}} about {{topic}}.", "images": []}],
+        variable_notes=[{"name": "topic", "default": "the launch", "description": ""}],
+    )
+    template.save()
+    credential = make_credential(alice)
+    response = _post(
+        alice_client,
+        credential,
+        template=str(template.code),
+        prefix="Dear {{name}},",
+        **{"turn0-content": "Write to {{name}} about {{topic}}.", "var-name": "Ada"},
+    )
+    assert response.status_code == 200
+    run = Run.objects.get()
+    assert run.prefix == "Dear Ada,"
+    assert run.turns[0]["content"] == "Write to Ada about the launch."
+    assert run.template == template
+    assert run.variables == {"name": "Ada"}
+
+
+def test_it_names_missing_variables_and_keeps_the_form(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    response = _post(alice_client, credential, prefix="Hello {{who}}, I typed this")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Fill in the variables without a default: who." in body
+    assert "Hello {{who}}, I typed this" in body
+    assert response["HX-Retarget"] == "#compare-form"
+    assert not Run.objects.exists()
+
+
+def test_it_refuses_an_empty_prompt_or_no_targets(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    response = _post(alice_client, credential, prefix="", **{"turn0-content": ""})
+    assert "Write a prefix or at least one message" in response.content.decode()
+    response = alice_client.post("/runs/new/", {"prefix": "Hi"}, headers=HX)
+    assert "Add at least one target" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_it_refuses_someone_elses_key(alice_client: Client, charlie: Any) -> None:
+    foreign = make_credential(charlie)
+    response = _post(alice_client, foreign)
+    assert "Select a valid choice" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_it_caps_a_users_concurrent_runs(alice_client: Client, alice: Any, settings: Any) -> None:
+    settings.MAX_CONCURRENT_RUNS_PER_USER = 2
+    credential = make_credential(alice)
+    _post(alice_client, credential)
+    _post(alice_client, credential)
+    response = _post(alice_client, credential, prefix="third")
+    body = response.content.decode()
+    assert "You already have 2 runs streaming" in body
+    assert "third" in body
+    assert Run.objects.count() == 2
+    Run.objects.update(status=RunStatus.DONE)
+    _post(alice_client, credential)
+    assert Run.objects.count() == 3
+
+
+def test_it_remembers_the_targets_of_the_last_run(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice, label="Mine")
+    _post(alice_client, credential, **{"t0-model": "deepseek-reasoner", "t0-temperature": "0.3"})
+    body = alice_client.get("/runs/").content.decode()
+    assert 'value="deepseek-reasoner"' in body
+    option = re.search(rf'<option value="{credential.code}"[^>]*>', body)
+    assert option is not None and "selected" in option.group(0)
+    assert 'name="t0-temperature" value="0.3"' in body
+
+
+def test_it_starts_from_a_visible_template_only(alice_client: Client, charlie: Any) -> None:
+    private = PrefixTemplate(name="Secret opener", owner=charlie, prefix="SECRET-PREFIX")
+    private.save()
+    body = alice_client.get(f"/runs/?template={private.code}").content.decode()
+    assert "SECRET-PREFIX" not in body
+
+
+def test_it_adds_rows_and_detects_variables(alice_client: Client, alice: Any) -> None:
+    turn = alice_client.get("/runs/rows/turn/?index=3&after=user", headers=HX).content.decode()
+    assert 'name="turn3-content"' in turn
+    assert '<option value="assistant" selected>' in turn
+    target = alice_client.get("/runs/rows/target/?index=2", headers=HX).content.decode()
+    assert 'name="t2-model"' in target
+    found = alice_client.post(
+        "/runs/variables/",
+        {"prefix": "Dear {{ name }},", "turn0-content": "{{topic}}", "var-name": "Ada"},
+    ).content.decode()
+    assert 'name="var-name" value="Ada"' in found
+    assert 'name="var-topic"' in found
+
+
+def test_it_needs_a_login(client: Client) -> None:
+    for url in ("/runs/", "/runs/history/", "/runs/rows/turn/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/accounts/login/" in response["Location"]
