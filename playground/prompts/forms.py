@@ -119,7 +119,9 @@ class TemplateForm(forms.Form):
     visibility = forms.ChoiceField(choices=Visibility.choices)
     team = forms.ChoiceField(required=False, choices=[("", "No team")])
 
-    def __init__(self, *args: Any, user: User, template: PrefixTemplate | None, **kwargs: Any):
+    def __init__(
+        self, *args: Any, user: User, template: PrefixTemplate | None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         teams = Team.objects.filter(memberships__user=user, memberships__role__in=EDITOR_ROLES)
         if template is not None and template.team is not None:

@@ -35,7 +35,7 @@ MAX_STOP_LENGTH = 200
 MAX_VARIABLES = 50
 MAX_VARIABLE_DESCRIPTION = 300
 MAX_TOKENS = 1_000_000
-TAG_RE = re.compile(rf"[^\s,|]{{1,{MAX_TAG}}}")
+TAG_RE = re.compile(rf"[^\s,|\x00]{{1,{MAX_TAG}}}")
 
 TEMPLATE_FIELDS = (
     "key",
@@ -98,6 +98,9 @@ class _Reader:
             return ""
         if len(value) > limit:
             self.fail(field, f"at most {limit} characters (this one has {len(value)})")
+        if "\x00" in value:
+            # PostgreSQL cannot store NUL in text; no prompt needs one.
+            self.fail(field, "must not contain NUL characters")
         return value
 
     def items(self, field: str, limit: int) -> list[Any]:
@@ -171,7 +174,7 @@ def _turn(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
     if images and role == "assistant":
         reader.fail("images", "only user turns may carry images")
     for index, url in enumerate(images):
-        if not isinstance(url, str) or len(url) > MAX_URL or not is_https_url(url):
+        if not isinstance(url, str) or len(url) > MAX_URL or not is_https_url(url) or "\x00" in url:
             reader.fail(f"images[{index}]", "must be an https:// URL")
     if not content and not images:
         reader.fail("content", "required (a turn needs text or an image)")
@@ -181,8 +184,8 @@ def _turn(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
 def _stop(reader: _Reader) -> list[str]:
     stops = reader.items("stop", MAX_STOP)
     for index, stop in enumerate(stops):
-        if not isinstance(stop, str) or not stop:
-            reader.fail(f"stop[{index}]", "must be a non-empty string")
+        if not isinstance(stop, str) or not stop or "\x00" in stop:
+            reader.fail(f"stop[{index}]", "must be a non-empty string without NUL")
         elif len(stop) > MAX_STOP_LENGTH:
             reader.fail(f"stop[{index}]", f"at most {MAX_STOP_LENGTH} characters")
     return stops

@@ -45,14 +45,17 @@ class LibraryPage:
 
     @property
     def has_previous(self) -> bool:
+        """Return whether a page comes before this one."""
         return self.number > 1
 
     @property
     def start(self) -> int:
+        """Return the position of this page's first row among all matches (from 1)."""
         return (self.number - 1) * PAGE_SIZE + 1
 
     @property
     def end(self) -> int:
+        """Return the position of this page's last row among all matches."""
         return self.start + len(self.rows) - 1
 
     @property
@@ -101,6 +104,7 @@ def _export(templates: list[PrefixTemplate]) -> dict[str, Any]:
 
 @require_GET
 def library(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the library page, or only its results for htmx."""
     filters = LibraryFilterForm(request.GET, user=request.user)
     templates = (
         PrefixTemplate.objects.visible_to(request.user)
@@ -128,6 +132,7 @@ def _without_page(request: HtmxHttpRequest) -> str:
 
 @require_GET
 def detail(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the template's page."""
     template = _get_template(request, code)
     source = template.forked_from
     context = {
@@ -169,6 +174,7 @@ def _editor_post(request: HtmxHttpRequest, template: PrefixTemplate | None) -> H
 
 @require_http_methods(["GET", "POST"])
 def new(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the editor for a new template; save it on a valid POST."""
     if request.method == "POST":
         return _editor_post(request, None)
     return _editor_response(request, Editor(request.user, draft=blank_draft()))
@@ -176,6 +182,7 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def edit(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the editor for this template; save it on a valid POST."""
     template = _get_template(request, code, "edit")
     if request.method == "POST":
         return _editor_post(request, template)
@@ -185,12 +192,14 @@ def edit(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 @require_POST
 def preview(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the editor's live preview (prefix with whitespace shown, variables) for htmx."""
     editor = Editor(request.user, draft=draft_from_data(request.POST))
     return render(request, "prompts/editor.html#editor-preview", {"editor": editor})
 
 
 @require_POST
 def fork(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Copy the template into the user's private templates; redirect to the copy."""
     template = _get_template(request, code)
     copy = template.fork(request.user)
     messages.success(request, f"Forked into your private templates as “{copy.name}”.")
@@ -199,6 +208,7 @@ def fork(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the confirmation page; delete the template on POST."""
     template = _get_template(request, code, "delete")
     if request.method == "POST":
         template.delete()
@@ -216,6 +226,7 @@ def _get_revision(template: PrefixTemplate, number: int) -> TemplateRevision:
 
 @require_GET
 def revisions(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the list of the template's revisions."""
     template = _get_template(request, code)
     context = {
         "template": template,
@@ -227,6 +238,7 @@ def revisions(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 @require_GET
 def revision(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    """Return one revision's contents."""
     template = _get_template(request, code)
     shown = _get_revision(template, number)
     context = {
@@ -240,6 +252,7 @@ def revision(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 @require_GET
 def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    """Return the changes between a revision and the one before it (or ?against=N)."""
     template = _get_template(request, code)
     new_revision = _get_revision(template, number)
     against = request.GET.get("against", "")
@@ -257,6 +270,7 @@ def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 @require_POST
 def restore(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+    """Bring back a revision's contents as a new revision; redirect to the template."""
     template = _get_template(request, code, "edit")
     template.restore(_get_revision(template, number), author=request.user)
     messages.success(request, f"Restored revision {number}; it is now the latest revision.")
@@ -268,12 +282,14 @@ def restore(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 @require_GET
 def export_one(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the template as a JSON download."""
     template = _get_template(request, code)
     return _json_download(_export([template]), f"{slugify(template.name) or 'template'}.json")
 
 
 @require_GET
 def export_library(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the templates matching the library's filters as a JSON download."""
     filters = LibraryFilterForm(request.GET, user=request.user)
     templates = PrefixTemplate.objects.visible_to(request.user).filtered(**filters.filters())
     chosen = list(templates[: schema.MAX_TEMPLATES])
@@ -282,6 +298,7 @@ def export_library(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def import_templates(request: HtmxHttpRequest) -> HttpResponse:
+    """Return the import page; create the templates from a valid file."""
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[schema.Problem] = []
     if request.method == "POST" and form.is_valid():

@@ -129,8 +129,8 @@ def test_it_reports_every_problem_by_field_and_creates_nothing(
         "templates[2].turns[0].images: only user turns may carry images",
         "templates[2].turns[0].images[0]: must be an https:// URL",
         "templates[2].turns[1].content: required (a turn needs text or an image)",
-        "templates[2].stop[0]: must be a non-empty string",
-        "templates[2].stop[1]: must be a non-empty string",
+        "templates[2].stop[0]: must be a non-empty string without NUL",
+        "templates[2].stop[1]: must be a non-empty string without NUL",
         "templates[2].parameters.temperature: must be between 0 and 2",
         "templates[2].parameters.max_tokens: must be a whole number or null",
         "templates[2].name: required",
@@ -196,3 +196,14 @@ def test_it_treats_an_empty_default_as_no_default() -> None:
     )
 
     assert content["variables"] == [{"name": "a", "default": None, "description": ""}]
+
+
+def test_it_refuses_nul_characters_which_postgresql_cannot_store() -> None:
+    problems: list[schema.Problem] = []
+
+    schema.read_template({"name": "x", "prefix": "a\x00b", "tags": ["t\x00"]}, "t", problems)
+
+    assert [str(problem) for problem in problems] == [
+        "t.tags[0]: a tag is 1–40 characters, no comma or bar",
+        "t.prefix: must not contain NUL characters",
+    ]
