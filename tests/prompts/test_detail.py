@@ -32,6 +32,7 @@ def test_it_shows_every_part_of_the_template(alice: User, alice_client: Client) 
     assert '<span class="ws ws-nl">\n</span><span class="ws ws-nl">\n</span></code>' in html
     assert f'href="/runs/?template={template.code}"' in html
     assert f'href="/templates/{template.code}/edit/"' in html
+    assert "{#" not in html and "{%" not in html
 
 
 def test_it_hides_edit_and_delete_from_those_who_may_not(
@@ -94,3 +95,17 @@ def test_it_asks_before_deleting(alice: User, alice_client: Client) -> None:
     assert "Delete this template?" in page.content.decode()
     assert response["Location"] == "/templates/"
     assert not PrefixTemplate.objects.exists()
+
+
+def test_it_leaks_no_template_syntax_on_any_page(alice: User, alice_client: Client) -> None:
+    template = make_template(alice, prefix="a")
+    template.prefix = "b"
+    template.save(author=alice)
+    base = f"/templates/{template.code}/"
+    pages = ["/templates/", "/templates/new/", "/templates/import/", base, f"{base}edit/"]
+    pages += [f"{base}delete/", f"{base}revisions/", f"{base}revisions/1/"]
+    pages += [f"{base}revisions/2/diff/"]
+
+    for url in pages:
+        html = alice_client.get(url).content.decode()
+        assert "{#" not in html and "{%" not in html and "#}" not in html, url
