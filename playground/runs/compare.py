@@ -141,13 +141,29 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
         targets = _default_targets(user)
     variables = template.variables() if template else []
     values = dict(run.variables) if run else {}
+    initial = _prompt_initial(template, run)
+    used = _used_column(run, request.GET.get("use"))
+    if used is not None:
+        # "Use as prefix": the column's full text becomes the new prefix.
+        initial["prefix"] = used.full_text
     return _page_context(
         request,
         template=template or (run.template if run else None),
-        prompt=PromptForm(initial=_prompt_initial(template, run)),
+        prompt=PromptForm(initial=initial),
         turns=_turn_forms(turns),
         targets=_target_forms(user, targets),
         variables=[(variable, values.get(variable.name, "")) for variable in variables],
+    )
+
+
+def _used_column(run: Run | None, position: str | None) -> RunColumn | None:
+    if run is None or not position or not position.isdigit():
+        return None
+    return (
+        RunColumn.objects.filter(run=run, position=int(position))
+        .prefetch_related("segments")
+        .select_related("run")
+        .first()
     )
 
 
@@ -320,7 +336,10 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         )
         metrics = segment_metrics(last)
         parts.append((column.position, body, metrics, end))
-    done = render_to_string("runs/_run.html#run-status", {"run": run, "status": run.status})
+    done = render_to_string(
+        "runs/_run.html#run-status",
+        {"run": run, "status": run.status, "column_count": len(parts)},
+    )
     return events.replay_frames(parts, done)
 
 

@@ -149,11 +149,14 @@ class _Pending:
 
 
 class RunRelay:
-    """Run every column concurrently and yield the run's SSE frames as text."""
+    """Run every column concurrently and yield the run's SSE frames as text.
+
+    `client` returns the httpx client to use; it is called once streaming has started.
+    """
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: Callable[[], httpx.AsyncClient],
         jobs: list[ColumnJob],
         renderer: Renderer,
         *,
@@ -166,6 +169,8 @@ class RunRelay:
         stop_poll: StopPoll | None = None,
         stop_poll_every: float = 0.5,
     ) -> None:
+        # A callable, asked when streaming starts: the client must belong to the loop that
+        # iterates the frames, which is not always the loop that built the relay.
         self.client = client
         self.jobs = {job.index: job for job in jobs}
         self.renderer = renderer
@@ -191,7 +196,7 @@ class RunRelay:
     async def _produce(self, job: ColumnJob) -> None:
         try:
             async for event in stream_completion(
-                self.client,
+                self.client(),
                 job.target,
                 job.request,
                 deadlines=self.deadlines,

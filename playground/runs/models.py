@@ -62,6 +62,10 @@ ERROR_TITLES = {
 }
 
 
+class ColumnRuleError(ValueError):
+    """A column action that its state does not allow; the message says why."""
+
+
 class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: Any) -> RunQuerySet:
         """Return the runs `user` owns."""
@@ -203,6 +207,12 @@ class Run(models.Model):
         self.finished_at = None if status == RunStatus.RUNNING else timezone.now()
         self.save(update_fields=["status", "finished_at"])
 
+    def reopen(self) -> None:
+        """Mark the run running again after a segment was queued (Continue, Retry)."""
+        self.status = RunStatus.RUNNING
+        self.finished_at = None
+        self.save(update_fields=["status", "finished_at"])
+
     def enable_sharing(self) -> str:
         """Give the run an unguessable share token (keeping an existing one) and return it."""
         if not self.share_token:
@@ -268,6 +278,49 @@ class RunColumn(models.Model):
     def last_segment(self) -> Segment | None:
         segments = self.segment_list
         return segments[-1] if segments else None
+
+    @property
+    def full_text(self) -> str:
+        """Return the run's prefix followed by everything this column generated."""
+        return self.run.prefix + self.text
+
+    @property
+    def is_busy(self) -> bool:
+        """Return whether a segment of this column is waiting or streaming."""
+        last = self.last_segment
+        return last is not None and not last.is_final
+
+    def add_continuation(self) -> Segment:
+        """Queue a segment that continues from the column's full text; return it.
+
+        The new prefix is exactly the run's prefix plus everything generated so far; for
+        thinking models the reasoning so far goes along as the reasoning prefix.
+        """
+        last = self.last_segment
+        if last is None or not last.can_continue:
+            raise ColumnRuleError("Only a column that stopped at its token limit can continue.")
+        return Segment.objects.create(
+            column=self,
+            index=last.index + 1,
+            prefix=self.full_text,
+            reasoning_prefix=self.run.reasoning_prefix + self.reasoning,
+        )
+
+    def retry(self, index: int) -> Segment:
+        """Queue segment `index` again, dropping it and every later segment; return it."""
+        if self.is_busy:
+            raise ColumnRuleError("This column is still streaming; stop it or wait first.")
+        segment = next((s for s in self.segment_list if s.index == index), None)
+        if segment is None:
+            raise ColumnRuleError("There is no such segment.")
+        with transaction.atomic():
+            Segment.objects.filter(column=self, index__gte=index).delete()
+            return Segment.objects.create(
+                column=self,
+                index=index,
+                prefix=segment.prefix,
+                reasoning_prefix=segment.reasoning_prefix,
+            )
 
 
 class Segment(models.Model):

@@ -8,9 +8,11 @@ streaming; `events.RunRelay` streams; `persist` (sync, shielded) saves every col
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, transaction
@@ -110,6 +112,7 @@ class StreamPlan:
     columns: dict[int, RunColumn]
     segments: dict[int, Segment]
     jobs: list[ColumnJob] = field(default_factory=list)
+    column_count: int = 0
 
 
 def _job_for(run: Run, column: RunColumn, segment: Segment) -> ColumnJob:
@@ -145,7 +148,7 @@ def plan_stream(run_pk: int) -> StreamPlan:
         segments = Segment.objects.filter(pk__in=claimed).select_related(
             "column", "column__credential"
         )
-        plan = StreamPlan(run=run, columns={}, segments={})
+        plan = StreamPlan(run=run, columns={}, segments={}, column_count=run.columns.count())
         for segment in segments:
             column = segment.column
             plan.columns[column.position] = column
@@ -223,7 +226,7 @@ async def save_outcomes(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) ->
     await asyncio.shield(sync_to_async(persist)(plan, outcomes))
 
 
-def relay_for(plan: StreamPlan, client: Any) -> RunRelay:
+def relay_for(plan: StreamPlan, client: Callable[[], httpx.AsyncClient]) -> RunRelay:
     """Return the relay that streams `plan`'s jobs with this site's settings."""
     return RunRelay(
         client,
@@ -338,5 +341,9 @@ class HtmlRenderer:
         stopped = any(outcome.stopped for outcome in outcomes)
         return render_to_string(
             "runs/_run.html#run-status",
-            {"run": self.plan.run, "status": "stopped" if stopped else "done"},
+            {
+                "run": self.plan.run,
+                "status": "stopped" if stopped else "done",
+                "column_count": self.plan.column_count,
+            },
         )

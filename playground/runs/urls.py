@@ -18,4 +18,15 @@ urlpatterns = [
     path("<uuid:code>/stop/", views.stop, name="stop"),
     path("<uuid:code>/columns/<int:position>/stop/", views.stop_column, name="stop_column"),
     path("<uuid:code>/rerun/", views.rerun, name="rerun"),
+    path("<uuid:code>/diff/", views.diff, name="diff"),
+    path("<uuid:code>/share/", views.share, name="share"),
+    path("<uuid:code>/columns/<int:position>/continue/", views.continue_column, name="continue"),
+    path(
+        "<uuid:code>/columns/<int:position>/segments/<int:index>/retry/",
+        views.retry_segment,
+        name="retry",
+    ),
+    path("<uuid:code>/columns/<int:position>/inspect/", views.inspect, name="inspect"),
+    path("<uuid:code>/columns/<int:position>/code/", views.code, name="code"),
+    path("shared/<str:token>/", views.shared, name="shared"),
 ]

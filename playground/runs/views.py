@@ -8,6 +8,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,9 +17,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from . import compare as compare_logic
-from . import streaming
+from . import streaming, tools
 from .forms import bind_submission
-from .models import Run, RunColumn, RunStatus, Segment
+from .models import ColumnRuleError, Run, RunColumn
 from .upstream import get_client
 
 
@@ -76,7 +78,7 @@ async def stream(request: HttpRequest, code: Any) -> StreamingHttpResponse:
     if not plan.jobs:
         frames = await sync_to_async(compare_logic.replay_frames)(run.pk)
         return _sse_response(frames)
-    relay = streaming.relay_for(plan, get_client())
+    relay = streaming.relay_for(plan, get_client)
     return _sse_response(_relay_body(plan, relay))
 
 
@@ -157,8 +159,104 @@ def variables(request: HttpRequest) -> HttpResponse:
     return render(request, "runs/compare.html#variables", context)
 
 
-def segment_for(column: RunColumn, index: int) -> Segment:
-    return get_object_or_404(Segment, column=column, index=index)
+def _get_column(request: HttpRequest, code: Any, position: int) -> RunColumn:
+    """Return column `position` of the user's run `code`, with its segments, or 404."""
+    run = _get_run(request, code)
+    return get_object_or_404(
+        RunColumn.objects.select_related("run").prefetch_related("segments"),
+        run=run,
+        position=position,
+    )
 
 
-__all__ = ["RunStatus", "settings"]
+def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpResponse:
+    """Run `action` (Continue or Retry) on a column, then show the run streaming again."""
+    run = column.run
+    if compare_logic.running_count(request.user) >= settings.MAX_CONCURRENT_RUNS_PER_USER:
+        problem = "You have as many runs streaming as this site allows; wait for one to finish."
+    else:
+        try:
+            action()
+            run.reopen()
+            problem = ""
+        except ColumnRuleError as error:
+            problem = str(error)
+    if not request.htmx:  # type: ignore[attr-defined]
+        if problem:
+            messages.error(request, problem)
+        return redirect("runs:detail", code=run.code)
+    context = {**_run_context(run), "problem": problem}
+    return render(request, "runs/_run.html#run", context)
+
+
+@require_POST
+def continue_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+    column = _get_column(request, code, position)
+    return _requeued(request, column, column.add_continuation)
+
+
+@require_POST
+def retry_segment(request: HttpRequest, code: Any, position: int, index: int) -> HttpResponse:
+    column = _get_column(request, code, position)
+    return _requeued(request, column, lambda: column.retry(index))
+
+
+def _tool_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Render a tool as a dialog's content (htmx) or as a page of its own."""
+    name = f"{template}#tool" if request.htmx else template  # type: ignore[attr-defined]
+    return render(request, name, context)
+
+
+@require_GET
+def inspect(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+    column = _get_column(request, code, position)
+    context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
+    return _tool_page(request, "runs/inspect.html", context)
+
+
+@require_GET
+def code(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+    column = _get_column(request, code, position)
+    segment = column.segment_list[0]
+    context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
+    return _tool_page(request, "runs/code.html", context)
+
+
+@require_GET
+def diff(request: HttpRequest, code: Any) -> HttpResponse:
+    run = _get_run(request, code)
+    columns = list(run.columns.prefetch_related("segments").order_by("position"))
+    if len(columns) < 2:
+        raise Http404("A diff needs two columns.")
+    by_position = {column.position: column for column in columns}
+    left = by_position.get(_int(request.GET.get("a"), 0), columns[0])
+    right = by_position.get(_int(request.GET.get("b"), 1), columns[1])
+    context = {"run": run, "columns": columns, "diff": tools.diff_columns(left, right)}
+    return _tool_page(request, "runs/diff.html", context)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+@require_POST
+def share(request: HttpRequest, code: Any) -> HttpResponse:
+    run = _get_run(request, code)
+    if request.POST.get("action") == "revoke":
+        run.disable_sharing()
+    else:
+        run.enable_sharing()
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "runs/detail.html#share", {"run": run})
+    return redirect("runs:detail", code=run.code)
+
+
+@login_not_required
+@require_GET
+def shared(request: HttpRequest, token: str) -> HttpResponse:
+    run = get_object_or_404(Run, share_token=token)
+    context = {**_run_context(run), "readonly": True}
+    return render(request, "runs/shared.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from playground.accounts.models import User
 from playground.keys.models import Credential
 from playground.providers import simulator_base_url
 from playground.runs.models import Run
+from playground.runs.upstream import aclose_client
 from playground.simulator import SimulatorApp, create_app
 from tests.conftest import _free_port
 
@@ -28,6 +29,13 @@ class Sim:
 
     def base_url(self, provider: str) -> str:
         return simulator_base_url(provider, self.url)
+
+
+@pytest.fixture
+async def close_upstream() -> AsyncIterator[None]:
+    """Close the test loop's upstream client at the end, so no socket outlives its loop."""
+    yield
+    await aclose_client()
 
 
 @pytest.fixture(scope="session")

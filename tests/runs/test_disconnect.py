@@ -15,7 +15,11 @@ from django.test import Client
 from playground.runs.models import Run, RunStatus, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
 
-pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_upstream"),
+]
 
 SLOW_MODEL = "deepseek-chat-tps20"
 

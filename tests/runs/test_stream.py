@@ -11,7 +11,11 @@ from asgiref.sync import sync_to_async
 from playground.runs.models import Run, RunStatus, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
 
-pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("close_upstream"),
+]
 
 EVENT_RE = re.compile(r"^event: (.+)$", re.MULTILINE)
 
