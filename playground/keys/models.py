@@ -7,14 +7,22 @@ calls a provider uses. Everything a page shows comes from `key_last4`.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import F, Prefetch, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.debug import sensitive_variables
 
+from playground.providers import ProbeResult as ProbeOutcome
+from playground.providers import Target
 from playground.providers.catalog import (
+    ModelInfo,
     Provider,
     get_provider,
     provider_choices,
@@ -82,6 +90,11 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
     def for_user(self, user: object) -> CredentialQuerySet:
         """Return the credentials that belong to `user` (and nobody else's, teammates included)."""
         return self.filter(user=user)
+
+    def with_latest_probes(self) -> CredentialQuerySet:
+        """Return these credentials with `latest_probes`: the newest verdict for each model."""
+        latest = ProbeResult.objects.latest_per_model()
+        return self.prefetch_related(Prefetch("probes", queryset=latest, to_attr="latest_probes"))
 
     def add_simulator_set(self, user: object, origin: str) -> list[Credential]:
         """Give `user` one credential per SIMULATOR_SET provider, answered by the simulator.
@@ -160,6 +173,15 @@ class Credential(models.Model):
         """Return the plaintext key: for the code that calls the provider, never for a page."""
         return crypto.decrypt(self.key_ciphertext)
 
+    def target(self) -> Target:
+        """Return where and how to call the provider, with the decrypted key (never shown)."""
+        return Target(
+            provider=self.provider,
+            base_url=self.effective_base_url,
+            api_key=self.reveal_key(),
+            dialect=self.effective_dialect,
+        )
+
     @property
     def provider_name(self) -> str:
         """Return the provider's display name (its id if the catalog dropped it)."""
@@ -193,6 +215,87 @@ class Credential(models.Model):
         return f"…{self.key_last4}"
 
     @property
+    def suggested_models(self) -> tuple[ModelInfo, ...]:
+        """Return the catalog's models for this provider (suggestions: any id may be used)."""
+        provider = catalog_entry(self.provider)
+        return provider.models if provider else ()
+
+    @property
     def is_simulator(self) -> bool:
         """Return whether requests go to this site's built-in provider simulator."""
         return urlsplit(self.effective_base_url).path.startswith("/sim/")
+
+
+class ProbeVerdict(models.TextChoices):
+    CONTINUES = "continues", "continues"
+    RESTARTS = "restarts", "restarts"
+    ERROR = "error", "error"
+    UNSUPPORTED = "unsupported", "unsupported"
+
+
+# A probe reply is capped at a few dozen tokens; the limits only guard against a misbehaving
+# endpoint filling the table.
+PROBE_TEXT_LIMIT = 2000
+PROBE_EVIDENCE_LIMIT = 1000
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ProbeResultQuerySet(models.QuerySet["ProbeResult"]):
+    def latest_per_model(self) -> ProbeResultQuerySet:
+        """Return only the newest probe of each credential and model, ordered by model."""
+        newest_first = Window(
+            RowNumber(),
+            partition_by=[F("credential_id"), F("model")],
+            order_by=[F("checked_at").desc(), F("id").desc()],
+        )
+        return self.annotate(recency=newest_first).filter(recency=1).order_by("model")
+
+
+class ProbeResult(models.Model):
+    """One probe of a credential and model: did it continue the known prefix? History is kept."""
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="probes")
+    model = models.CharField(max_length=200)
+    verdict = models.CharField(max_length=12, choices=ProbeVerdict.choices)
+    evidence = models.TextField()
+    prefix = models.TextField()
+    text = models.TextField(blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProbeResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["credential", "model", "-checked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.verdict}"
+
+    @classmethod
+    def from_outcome(cls, credential: Credential, model: str, outcome: ProbeOutcome) -> ProbeResult:
+        """Return an unsaved record of `outcome`, its texts clipped to a sensible length."""
+        return cls(
+            credential=credential,
+            model=model,
+            verdict=outcome.verdict,
+            evidence=_clip(outcome.evidence, PROBE_EVIDENCE_LIMIT),
+            prefix=outcome.prefix,
+            text=_clip(outcome.text, PROBE_TEXT_LIMIT),
+        )
+
+    @property
+    def badge_class(self) -> str:
+        """Return the badge style: ok for continues, warn for restarts, danger for error."""
+        return {"continues": "badge-ok", "restarts": "badge-warn", "error": "badge-danger"}.get(
+            self.verdict, ""
+        )
+
+    @property
+    def checked_ago(self) -> str:
+        """Return how long ago the probe ran, e.g. "2 minutes ago" or "just now"."""
+        if timezone.now() - self.checked_at < timedelta(minutes=1):
+            return "just now"
+        return f"{timesince(self.checked_at, depth=1)} ago"
