@@ -189,3 +189,21 @@ class ReplaceKeyForm(forms.ModelForm):
     def key_dropped(self) -> bool:
         """Return whether the typed key was dropped because the form came back with errors."""
         return key_dropped(self)
+
+
+class ProbeForm(forms.Form):
+    """Which model to probe: any id, the catalog's being only suggestions."""
+
+    model = forms.CharField(
+        max_length=200,
+        error_messages={
+            "required": "Enter the model to probe.",
+            "max_length": "That is too long to be a model id.",
+        },
+    )
+
+    def clean_model(self) -> str:
+        model = self.cleaned_data["model"]
+        if any(char.isspace() for char in model):
+            raise forms.ValidationError("A model id has no spaces.", code="whitespace")
+        return model

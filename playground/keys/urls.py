@@ -15,4 +15,5 @@ urlpatterns = [
     path("<uuid:code>/key/", views.replace_key, name="replace_key"),
     path("<uuid:code>/endpoint/", views.endpoint, name="endpoint"),
     path("<uuid:code>/delete/", views.delete, name="delete"),
+    path("<uuid:code>/probe/", views.probe, name="probe"),
 ]

@@ -1,4 +1,4 @@
-"""The key vault: list, add, rename, replace the key, change the endpoint, delete.
+"""The key vault: list, add, rename, replace the key, change the endpoint, delete, probe.
 
 Every action works as an htmx fragment swap and, without JavaScript, as a plain form post
 followed by a redirect. Other people's credentials answer 404, teammates' included.
@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,22 +21,28 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from .forms import CredentialForm, EndpointForm, RenameForm, ReplaceKeyForm
-from .models import Credential
+from playground import providers
+from playground.runs.upstream import get_client
+
+from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
+from .models import Credential, ProbeResult
+
+# A probe asks for a few dozen tokens; a minute is generous even for a slow first token.
+PROBE_DEADLINES = providers.Deadlines(first_token=45.0, stall=30.0, total=60.0)
 
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _get_credential(request: HtmxHttpRequest, code: UUID) -> Credential:
-    """Return the signed-in user's credential `code`; 404 for anyone else, teammates included."""
-    return get_object_or_404(Credential.objects.for_user(request.user), code=code)
+def _get_credential(user: object, code: UUID) -> Credential:
+    """Return `user`'s credential `code`; 404 for anyone else, teammates included."""
+    return get_object_or_404(Credential.objects.for_user(user), code=code)
 
 
 def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) -> dict[str, Any]:
     return {
-        "credentials": Credential.objects.for_user(request.user),
+        "credentials": Credential.objects.for_user(request.user).with_latest_probes(),
         "form": form,
         "simulator_enabled": settings.SIMULATOR_ENABLED,
         **extra,
@@ -91,7 +99,7 @@ def add_simulator(request: HtmxHttpRequest) -> HttpResponse:
 def row(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
     """Return one credential's table row, which an inline form's Cancel swaps back in."""
     # The owner check comes before the method check: others get 404 whatever they send.
-    credential = _get_credential(request, code)
+    credential = _get_credential(request.user, code)
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
     if not request.htmx:
@@ -115,7 +123,7 @@ def _edit(
     request: HtmxHttpRequest, code: UUID, form_class: type[forms.ModelForm], action: str
 ) -> HttpResponse:
     """Return the inline (htmx) or full-page edit form, or the saved row / a redirect."""
-    credential = _get_credential(request, code)
+    credential = _get_credential(request.user, code)
     data = request.POST if request.method == "POST" else None
     form = form_class(data, instance=credential)
     if form.is_bound and form.is_valid():
@@ -158,7 +166,7 @@ def endpoint(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
     """Return the confirmation page (GET), or delete and swap the row out / redirect."""
-    credential = _get_credential(request, code)
+    credential = _get_credential(request.user, code)
     if request.method == "GET":
         return render(request, "keys/delete.html", {"credential": credential})
     label = credential.label
@@ -169,3 +177,50 @@ def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
         return render(request, "keys/list.html#row-deleted", context)
     messages.success(request, f"Deleted “{label}”.")
     return redirect("keys:list")
+
+
+def _credential_for_probe(user: object, code: UUID) -> Credential:
+    """Return `user`'s credential `code` (404 for anyone else), then release the DB connection."""
+    try:
+        return _get_credential(user, code)
+    finally:
+        # A probe can wait on the provider for a minute: hold no connection meanwhile. Inside
+        # a transaction (a test's) closing would abort it; outside one nothing is lost.
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+async def _run_probe(credential: Credential, model: str) -> ProbeResult:
+    """Return the saved verdict of probing `model` with `credential`."""
+    outcome = await providers.probe(
+        get_client(),
+        credential.target(),
+        model,
+        allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
+        deadlines=PROBE_DEADLINES,
+    )
+    record = ProbeResult.from_outcome(credential, model, outcome)
+    await record.asave()
+    return record
+
+
+async def probe(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+    """Return the probe panel with the fresh verdict (htmx), or redirect back to the vault."""
+    user = await request.auser()
+    # The owner check comes before the method check: others get 404 whatever they send.
+    credential = await sync_to_async(_credential_for_probe)(user, code)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = ProbeForm(request.POST)
+    fresh = await _run_probe(credential, form.cleaned_data["model"]) if form.is_valid() else None
+    if not request.htmx:
+        if fresh is None:
+            messages.error(request, f"Not probed: {form.errors['model'][0]}")
+        else:
+            messages.info(
+                request, f"Probed {fresh.model} on “{credential.label}”: {fresh.verdict}."
+            )
+        return redirect(f"{reverse('keys:list')}#probe-{credential.code}")
+    credential.latest_probes = [record async for record in credential.probes.latest_per_model()]
+    context = {"credential": credential, "probe_form": form, "fresh": fresh}
+    return render(request, "keys/list.html#probe-panel", context)
