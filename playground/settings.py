@@ -254,3 +254,5 @@ RUN_TOTAL_TIMEOUT = env_int("RUN_TOTAL_TIMEOUT", 600, minimum=1)
 RUN_COALESCE_SECONDS = env_int("RUN_COALESCE_MS", 40) / 1000
 # How many runs one user may have streaming at once (each run holds 1-6 upstream requests).
 MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
+# Images uploaded for a turn are kept in the database and sent inline; this caps their size.
+MAX_IMAGE_UPLOAD_BYTES = env_int("MAX_IMAGE_UPLOAD_MB", 5, minimum=1) * 1_048_576

@@ -100,6 +100,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": source.system,
             "prefix": source.prefix,
             "reasoning_prefix": source.reasoning_prefix,
+            "suffix": source.suffix or "",
             "stop": format_stop(list(source.stop)),
             "temperature": source.temperature,
             "max_tokens": source.max_tokens,
@@ -111,6 +112,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": run.system,
             "prefix": run.prefix,
             "reasoning_prefix": run.reasoning_prefix,
+            "suffix": run.suffix,
             "stop": format_stop(list(run.stop)),
             **{key: run.params.get(key) for key in ("temperature", "max_tokens", "top_p")},
         }
@@ -214,7 +216,7 @@ def _raw_prompt(submission: CompareSubmission) -> RenderedPrompt | None:
         turns=turns,
         prefix=data["prefix"],
         reasoning_prefix=data["reasoning_prefix"],
-        suffix=None,
+        suffix=data["suffix"] or None,
         stop=tuple(data["stop"]),
         temperature=data.get("temperature"),
         max_tokens=data.get("max_tokens"),
@@ -249,7 +251,9 @@ def _target_specs(submission: CompareSubmission) -> list[dict[str, Any]]:
     for form in submission.targets:
         data = form.cleaned_data
         overrides = {
-            key: data[key] for key in ("temperature", "max_tokens", "thinking") if data.get(key)
+            key: data[key]
+            for key in ("temperature", "max_tokens", "thinking", "json_mode")
+            if data.get(key)
         }
         if data.get("temperature") == 0:
             overrides["temperature"] = 0.0
@@ -414,7 +418,8 @@ def new_target_row(request: HttpRequest) -> dict[str, Any]:
 
 def variables_context(data: QueryDict) -> dict[str, Any]:
     """Return the variables the posted prompt texts use, keeping any values already typed."""
-    texts = [data.get(name, "") for name in ("system", "prefix", "reasoning_prefix", "stop")]
+    names = ("system", "prefix", "reasoning_prefix", "suffix", "stop")
+    texts = [data.get(name, "") for name in names]
     texts += [value for key, value in data.items() if key.startswith("turn")]
     prompt = RenderedPrompt("", (), "", "", None, tuple(texts), None, None, None)
     values = {key.removeprefix("var-"): v for key, v in data.items() if key.startswith("var-")}

@@ -16,6 +16,8 @@ from django.http import QueryDict
 
 from playground.keys.models import Credential
 
+from .models import UPLOAD_SCHEME
+
 MAX_TARGETS = 6
 MAX_TURNS = 20
 THINKING_CHOICES = [("", "Default"), ("off", "Off"), ("on", "On")]
@@ -52,6 +54,13 @@ class PromptForm(forms.Form):
     reasoning_prefix = forms.CharField(
         required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    suffix = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text="Fill in the middle: the text that comes after the gap. Models that can fill "
+        "in the middle write what goes between the prefix and this; the others say why not.",
+    )
     stop = forms.CharField(
         required=False,
         strip=False,
@@ -64,7 +73,7 @@ class PromptForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for name in ("system", "prefix", "reasoning_prefix"):
+        for name in ("system", "prefix", "reasoning_prefix", "suffix"):
             if name in data:
                 data[name] = data[name].replace("\r\n", "\n")
         data["stop"] = parse_stop(data.get("stop") or "")
@@ -77,7 +86,7 @@ class TurnForm(forms.Form):
     images = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 1}),
-        help_text="Image URLs, one per line (vision models).",
+        help_text="Image URLs (https), one per line, or upload one (vision models).",
     )
 
     def clean_content(self) -> str:
@@ -87,9 +96,17 @@ class TurnForm(forms.Form):
         urls = [line.strip() for line in str(self.cleaned_data["images"]).splitlines()]
         urls = [url for url in urls if url]
         for url in urls:
-            if not url.startswith(("https://", "http://", "data:image/")):
-                raise forms.ValidationError(f"Not an image URL: {url[:60]}")
+            if not url.startswith(("https://", "data:image/", UPLOAD_SCHEME)):
+                raise forms.ValidationError(
+                    f"Not an image URL (https://…, or an upload): {url[:60]}"
+                )
         return urls
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("images") and data.get("role") != "user":
+            self.add_error("images", "Only user turns can hold images.")
+        return data
 
 
 class TargetForm(forms.Form):
@@ -100,6 +117,11 @@ class TargetForm(forms.Form):
     temperature = forms.FloatField(required=False, min_value=0, max_value=2)
     max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     thinking = forms.ChoiceField(required=False, choices=THINKING_CHOICES)
+    json_mode = forms.BooleanField(
+        required=False,
+        label="JSON mode",
+        help_text='Ask for response_format {"type": "json_object"} where the provider has it.',
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -158,3 +180,7 @@ def bind_submission(data: QueryDict, user: Any) -> CompareSubmission:
         if key.startswith("var-") and isinstance(value, str)
     }
     return CompareSubmission(PromptForm(data), turns, targets, variables)
+
+
+class ImageUploadForm(forms.Form):
+    image = forms.FileField()

@@ -8,6 +8,7 @@ continuing from the column's full text so far.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from datetime import timedelta
@@ -397,3 +398,61 @@ def cost_of(
         return None
     total = Decimal(str(price_in)) * input_tokens + Decimal(str(price_out)) * output_tokens
     return (total / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+
+
+class ImageUploadQuerySet(models.QuerySet["ImageUpload"]):
+    def store(self, user: Any, uploaded: Any) -> ImageUpload:
+        """Save an uploaded file for `user` if it is an acceptable image; return it.
+
+        Raise images.RejectedImage, with a message for the page, when it is not.
+        """
+        from .images import check, check_size
+
+        check_size(uploaded.size)  # before reading it into memory
+        data = bytes(uploaded.read())
+        content_type = check(data)
+        return self.create(
+            user=user,
+            name=str(uploaded.name)[:200],
+            content_type=content_type,
+            data=data,
+            size=len(data),
+        )
+
+
+class ImageUpload(models.Model):
+    """An image a user uploaded for a turn, kept in the database and sent as a data: URL.
+
+    In the database rather than on disk, so every web process (and every dyno) can read it.
+    """
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="image_uploads"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=40)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImageUploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or 'image'} ({self.content_type}, {self.size} bytes)"
+
+    @property
+    def reference(self) -> str:
+        """Return how a turn refers to this upload among its image URLs."""
+        return f"{UPLOAD_SCHEME}{self.code}"
+
+    def data_url(self) -> str:
+        """Return the image as a base64 data: URL, the form providers accept inline."""
+        encoded = base64.b64encode(bytes(self.data)).decode("ascii")
+        return f"data:{self.content_type};base64,{encoded}"
+
+
+UPLOAD_SCHEME = "upload:"

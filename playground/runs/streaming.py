@@ -32,7 +32,7 @@ from playground.providers import (
 from playground.providers.catalog import model_info
 
 from .events import ColumnJob, ColumnOutcome, RunRelay
-from .models import Run, RunColumn, Segment, cost_of
+from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
 
 # Relays streaming in this process, by run code, so Stop reaches them at once.
 _live: dict[str, RunRelay] = {}
@@ -78,7 +78,41 @@ def stop_poller(code: str) -> Any:
     return poll
 
 
-def completion_request(run: Run, column: RunColumn, segment: Segment) -> CompletionRequest:
+ImageResolver = Callable[[str], str]
+
+
+def keep_reference(url: str) -> str:
+    return url
+
+
+def upload_resolver(run: Run) -> ImageResolver:
+    """Return a function that turns `upload:<code>` references of the run's owner into data URLs.
+
+    A reference to an upload that is gone (or someone else's) stays as it is, and the provider
+    layer then refuses the column before sending, saying the image is not usable.
+    """
+    codes = [
+        url.removeprefix(UPLOAD_SCHEME)
+        for turn in run.turns
+        for url in turn.get("images", ())
+        if url.startswith(UPLOAD_SCHEME)
+    ]
+    uploads = {
+        str(upload.code): upload.data_url()
+        for upload in ImageUpload.objects.filter(user_id=run.user_id, code__in=codes)
+    }
+
+    def resolve(url: str) -> str:
+        if url.startswith(UPLOAD_SCHEME):
+            return uploads.get(url.removeprefix(UPLOAD_SCHEME), url)
+        return url
+
+    return resolve
+
+
+def completion_request(
+    run: Run, column: RunColumn, segment: Segment, images: ImageResolver = keep_reference
+) -> CompletionRequest:
     """Return the provider request for one segment of a column."""
     overrides = column.overrides or {}
     params = run.params or {}
@@ -87,7 +121,11 @@ def completion_request(run: Run, column: RunColumn, segment: Segment) -> Complet
         model=column.model,
         prefix=segment.prefix,
         turns=tuple(
-            Turn(role=turn["role"], content=turn["content"], images=tuple(turn.get("images", ())))
+            Turn(
+                role=turn["role"],
+                content=turn["content"],
+                images=tuple(images(url) for url in turn.get("images", ())),
+            )
             for turn in run.turns
         ),
         system=run.system,
@@ -115,8 +153,19 @@ class StreamPlan:
     column_count: int = 0
 
 
-def _job_for(run: Run, column: RunColumn, segment: Segment) -> ColumnJob:
-    request = completion_request(run, column, segment)
+def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
+    """Return a note when max_tokens is above the catalog's figure (the provider decides)."""
+    limit = model_info(column.provider, column.model).max_output_tokens
+    if request.max_tokens and limit and request.max_tokens > limit:
+        return [
+            f"max_tokens {request.max_tokens:,} is above the {limit:,} the catalog lists for "
+            f"{column.model}; it was sent anyway, and the provider may refuse it."
+        ]
+    return []
+
+
+def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolver) -> ColumnJob:
+    request = completion_request(run, column, segment, images)
     credential = column.credential
     if credential is None:
         refusal = ProviderError(
@@ -136,7 +185,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment) -> ColumnJob:
         prepared = prepare(target, request)
     except ProviderError as refusal:
         return ColumnJob(column.position, target, request, refusal=refusal)
-    segment.notes = list(prepared.notes)
+    segment.notes = list(prepared.notes) + _max_tokens_note(column, request)
     return ColumnJob(column.position, target, request)
 
 
@@ -149,11 +198,12 @@ def plan_stream(run_pk: int) -> StreamPlan:
             "column", "column__credential"
         )
         plan = StreamPlan(run=run, columns={}, segments={}, column_count=run.columns.count())
+        images = upload_resolver(run) if claimed else keep_reference
         for segment in segments:
             column = segment.column
             plan.columns[column.position] = column
             plan.segments[column.position] = segment
-            plan.jobs.append(_job_for(run, column, segment))
+            plan.jobs.append(_job_for(run, column, segment, images))
         Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
         return plan
     finally:
@@ -199,9 +249,21 @@ def _request_dump(recorder: Any) -> dict[str, Any] | None:
         "method": request.method,
         "url": request.url,
         "headers": dict(request.headers),
-        "body": request.body,
+        "body": shorten_data_urls(request.body),
         "notes": list(request.notes),
     }
+
+
+def shorten_data_urls(value: Any) -> Any:
+    """Return `value` with long data: URLs cut to their header, so a dump stays readable."""
+    if isinstance(value, str) and value.startswith("data:") and len(value) > 120:
+        head = value.split(",", 1)[0]
+        return f"{head},… [{len(value):,} characters]"
+    if isinstance(value, dict):
+        return {key: shorten_data_urls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shorten_data_urls(item) for item in value]
+    return value
 
 
 def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:

@@ -8,6 +8,7 @@ provider layer before they were saved.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from playground.providers import ProviderError, Target, get_provider, to_curl, t
 
 from .diff import Piece, similarity, word_diff
 from .models import RunColumn, Segment
-from .streaming import completion_request
+from .streaming import completion_request, upload_resolver
 
 # Any non-empty stand-in: the export writes the provider's environment variable instead.
 KEY_STAND_IN = "key-from-environment"
@@ -38,16 +39,25 @@ class ColumnCode:
     refusal: str = ""
 
 
+DATA_URL_RE = re.compile(r"(data:image/[a-z+.-]+;base64,)[A-Za-z0-9+/=]{200,}")
+
+
+def _shorten_images(code: str) -> str:
+    # An uploaded image travels inline as base64; the export keeps its place, not its bytes.
+    return DATA_URL_RE.sub(r"\1<base64 of your image>", code)
+
+
 def column_code(column: RunColumn, segment: Segment) -> ColumnCode:
     """Return the segment's request as a curl command and a Python script."""
-    request = completion_request(column.run, column, segment)
+    request = completion_request(column.run, column, segment, upload_resolver(column.run))
     target = _target(column)
     try:
         key_env = get_provider(column.provider).key_env
     except KeyError:
         key_env = ""
     try:
-        return ColumnCode(to_curl(target, request), to_python(target, request), key_env)
+        curl, python = to_curl(target, request), to_python(target, request)
+        return ColumnCode(_shorten_images(curl), _shorten_images(python), key_env)
     except ProviderError as refusal:
         return ColumnCode("", "", key_env, refusal=refusal.message)
 

@@ -18,8 +18,9 @@ from django_htmx.http import reswap, retarget
 
 from . import compare as compare_logic
 from . import streaming, tools
-from .forms import bind_submission
-from .models import ColumnRuleError, Run, RunColumn
+from .forms import ImageUploadForm, bind_submission
+from .images import RejectedImage
+from .models import ColumnRuleError, ImageUpload, Run, RunColumn
 from .upstream import get_client
 
 
@@ -252,6 +253,34 @@ def share(request: HttpRequest, code: Any) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "runs/detail.html#share", {"run": run})
     return redirect("runs:detail", code=run.code)
+
+
+@require_POST
+def upload_image(request: HttpRequest) -> HttpResponse:
+    """Store an image for a turn and add its reference to that turn's image list (htmx)."""
+    turn = _int(request.GET.get("turn"), 0)
+    field = f"turn{turn}-images"
+    form = ImageUploadForm(request.POST, request.FILES)
+    context: dict[str, Any] = {"turn": turn, "images": request.POST.get(field, "")}
+    try:
+        if not form.is_valid():
+            raise RejectedImage(" ".join(form.errors.get("image", ["Choose an image to upload."])))
+        upload = ImageUpload.objects.store(request.user, form.cleaned_data["image"])
+    except RejectedImage as rejected:
+        return render(request, "runs/compare.html#upload-result", {**context, "error": rejected})
+    images = "\n".join(line for line in [context["images"].strip(), upload.reference] if line)
+    context.update(upload=upload, images=images)
+    return render(request, "runs/compare.html#upload-result", context)
+
+
+@require_GET
+def image(request: HttpRequest, code: Any) -> HttpResponse:
+    """Return one of the user's uploaded images."""
+    upload = get_object_or_404(ImageUpload, user=request.user, code=code)
+    response = HttpResponse(bytes(upload.data), content_type=upload.content_type)
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_not_required

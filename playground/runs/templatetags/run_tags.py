@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import template
 from django.utils.html import escape
 from django.utils.safestring import SafeString
@@ -41,3 +43,20 @@ def trailing_ws(value: object) -> SafeString:
     body = text.rstrip()
     tail = text[len(body) :]
     return escape(body) + visible_ws(tail)
+
+
+@register.filter
+def segment_json(segment: Segment) -> str:
+    """Return the column's full text up to `segment`, pretty-printed if it is JSON, else ""."""
+    return json_pretty(segment.prefix + segment.text)
+
+
+def json_pretty(value: object) -> str:
+    """Return `value` pretty-printed when it parses as a JSON object or array, else ""."""
+    text = str(value or "").strip()
+    if not text.startswith(("{", "[")):
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return ""
