@@ -175,12 +175,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
         )
         target = Target(provider=column.provider, base_url=column.base_url, api_key="")
         return ColumnJob(column.position, target, request, refusal=refusal)
-    target = Target(
-        provider=column.provider,
-        base_url=credential.effective_base_url,
-        api_key=credential.reveal_key(),
-        dialect=credential.effective_dialect,
-    )
+    target = credential.target()
     try:
         prepared = prepare(target, request)
     except ProviderError as refusal:

@@ -19,7 +19,7 @@ CODE_URL_NAMES = [
 
 
 def test_it_knows_every_url_that_takes_a_code() -> None:
-    assert set(CODE_URL_NAMES) == {"row", "rename", "replace_key", "endpoint", "delete"}
+    assert set(CODE_URL_NAMES) == {"row", "rename", "replace_key", "endpoint", "delete", "probe"}
 
 
 @pytest.mark.parametrize("name", CODE_URL_NAMES)
