@@ -142,8 +142,10 @@ def live_url(_uvicorn_server: str, transactional_db: None) -> str:
     return _uvicorn_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while
+    # it is open, and async tests in later modules need to start loops of their own.
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
