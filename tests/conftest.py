@@ -36,6 +36,25 @@ def _fast_and_plain(settings: Any) -> None:
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Close connections other threads left open, so PostgreSQL can drop the test database.
+
+    Async tests run their sync ORM calls on asgiref's worker thread, and the live server on its
+    own; their connections outlive the tests, and DROP DATABASE refuses while they exist.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
