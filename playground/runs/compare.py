@@ -85,7 +85,10 @@ def suggested_model(provider_id: str) -> str:
 
 
 def _target_forms(user: Any, targets: list[dict[str, Any]]) -> list[TargetForm]:
-    rows = targets or [{}]
+    rows = [
+        {**row, "stop": format_stop(row["stop"])} if row.get("stop") else row
+        for row in targets or [{}]
+    ]
     return [
         TargetForm(prefix=f"t{index}", initial=initial, user=user)
         for index, initial in enumerate(rows)
@@ -252,7 +255,7 @@ def _target_specs(submission: CompareSubmission) -> list[dict[str, Any]]:
         data = form.cleaned_data
         overrides = {
             key: data[key]
-            for key in ("temperature", "max_tokens", "thinking", "json_mode")
+            for key in ("temperature", "max_tokens", "thinking", "json_mode", "stop")
             if data.get(key)
         }
         if data.get("temperature") == 0:

@@ -117,6 +117,12 @@ class TargetForm(forms.Form):
     temperature = forms.FloatField(required=False, min_value=0, max_value=2)
     max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     thinking = forms.ChoiceField(required=False, choices=THINKING_CHOICES)
+    stop = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
+        help_text=r"Stop sequences for this target only, one per line (\n for a newline).",
+    )
     json_mode = forms.BooleanField(
         required=False,
         label="JSON mode",
@@ -131,6 +137,9 @@ class TargetForm(forms.Form):
 
     def clean_model(self) -> str:
         return str(self.cleaned_data["model"]).strip()
+
+    def clean_stop(self) -> list[str]:
+        return parse_stop(str(self.cleaned_data.get("stop") or ""))
 
 
 @dataclass

@@ -170,3 +170,32 @@ def test_it_needs_a_login(client: Client) -> None:
         response = client.get(url)
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+def test_it_takes_per_target_overrides(alice_client: Client, alice: Any) -> None:
+    credential = make_credential(alice)
+    _post(
+        alice_client,
+        credential,
+        **{
+            "t0-temperature": "0",
+            "t0-max_tokens": "64",
+            "t0-stop": "\\n\\n\nEND",
+            "t0-thinking": "off",
+            "t0-json_mode": "on",
+        },
+    )
+    column = Run.objects.get().columns.get()
+    assert column.overrides == {
+        "temperature": 0.0,
+        "max_tokens": 64,
+        "stop": ["\n\n", "END"],
+        "thinking": "off",
+        "json_mode": True,
+    }
+    page = alice_client.get("/runs/").content.decode()
+    assert (
+        'name="t0-stop" rows="1" spellcheck="false" placeholder="as the prompt">\\n\\n\nEND<'
+        in page
+    )
+    assert 'name="t0-json_mode" value="on" checked' in page
