@@ -8,13 +8,15 @@ streaming; `events.RunRelay` streams; `persist` (sync, shielded) saves every col
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import close_old_connections, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -68,9 +70,13 @@ def request_stop(code: str, positions: set[int] | None = None) -> None:
 def stop_poller(code: str) -> Any:
     """Return the coroutine function a relay calls to learn about Stop requests."""
     key = _STOP_KEY.format(code=code)
+    # Django's cache has no native async API, so aget() is a thread hop: at two polls a second
+    # per run that cost more CPU than relaying the text (bench/relay.py). The process-local
+    # cache is plain memory and is read in place; Redis still goes through aget().
+    in_place = isinstance(caches["default"], LocMemCache)
 
     async def poll() -> set[int] | None:
-        value = await cache.aget(key)
+        value = cache.get(key) if in_place else await cache.aget(key)
         if value == "all":
             return None
         return set(value or [])
@@ -205,11 +211,13 @@ def plan_stream(run_pk: int) -> StreamPlan:
         connection.close()
 
 
-def _outcome_fields(column: RunColumn, outcome: ColumnOutcome) -> dict[str, Any]:
+def _outcome_fields(
+    column: RunColumn, outcome: ColumnOutcome, *, exchange: bool = True
+) -> dict[str, Any]:
+    """Return the segment fields for `outcome`; with `exchange`, the recorded request and body."""
     usage, finish, error = outcome.usage, outcome.finish, outcome.error
     info = model_info(column.provider, column.model)
-    recorder = outcome.recorder
-    return {
+    fields = {
         "status": outcome.status,
         "text": "".join(outcome.text),
         "reasoning": "".join(outcome.reasoning),
@@ -228,11 +236,14 @@ def _outcome_fields(column: RunColumn, outcome: ColumnOutcome) -> dict[str, Any]
             info.price_output_per_mtok,
         ),
         "currency": info.currency or "",
-        "request_dump": _request_dump(recorder),
-        "response_raw": recorder.raw,
-        "response_status": recorder.status,
         "finished_at": timezone.now(),
     }
+    if exchange:
+        recorder = outcome.recorder
+        fields["request_dump"] = _request_dump(recorder)
+        fields["response_raw"] = recorder.raw
+        fields["response_status"] = recorder.status
+    return fields
 
 
 def _request_dump(recorder: Any) -> dict[str, Any] | None:
@@ -344,6 +355,11 @@ def metrics_html(
     )
 
 
+# The live metrics of every streaming column look their model up several times a second; the
+# catalog is read once per process, so its answers can be kept.
+_cached_model_info = functools.lru_cache(maxsize=512)(model_info)
+
+
 def outcome_metrics(column: RunColumn, outcome: ColumnOutcome) -> str:
     """Return the live metrics bar for a column still streaming (or just ended)."""
     usage = outcome.usage
@@ -352,7 +368,7 @@ def outcome_metrics(column: RunColumn, outcome: ColumnOutcome) -> str:
     if output_tokens and outcome.first_token_at is not None:
         seconds = (outcome.elapsed_ms - (outcome.ttft_ms or 0)) / 1000
         tps = output_tokens / seconds if seconds > 0 else None
-    info = model_info(column.provider, column.model)
+    info = _cached_model_info(column.provider, column.model)
     cost = cost_of(
         usage.input_tokens if usage else None,
         output_tokens,
@@ -386,8 +402,10 @@ class HtmlRenderer:
         saved = self.plan.segments[outcome.index]
         # An unsaved copy of the segment as it will be saved: the page and the permalink render
         # a column's end from the same template and the same fields.
+        # The recorded exchange is left out: the fragment never shows it, and scrubbing the key
+        # from the raw body took ~7 ms of the event loop per column (bench/relay.py).
         segment = Segment(column=column, index=saved.index, notes=saved.notes)
-        for name, value in _outcome_fields(column, outcome).items():
+        for name, value in _outcome_fields(column, outcome, exchange=False).items():
             setattr(segment, name, value)
         return render_to_string(
             "runs/_column.html#column-end",

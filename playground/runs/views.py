@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -18,6 +19,7 @@ from django_htmx.http import reswap, retarget
 
 from . import compare as compare_logic
 from . import streaming, tools
+from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
 from .models import ColumnRuleError, ImageUpload, Run, RunColumn
@@ -75,12 +77,22 @@ async def stream(request: HttpRequest, code: Any) -> StreamingHttpResponse:
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
         raise Http404("No such run.")
-    plan = await sync_to_async(streaming.plan_stream)(run.pk)
-    if not plan.jobs:
-        frames = await sync_to_async(compare_logic.replay_frames)(run.pk)
-        return _sse_response(frames)
-    relay = streaming.relay_for(plan, get_client)
-    return _sse_response(_relay_body(plan, relay))
+    return _sse_response(_stream_body(run.pk))
+
+
+async def _stream_body(run_pk: int) -> AsyncIterator[str]:
+    # `: open` goes out before the run is planned: claiming its segments is a write, and the
+    # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
+    yield OPEN_FRAME
+    plan = await sync_to_async(streaming.plan_stream)(run_pk)
+    if plan.jobs:
+        frames = _relay_body(plan, streaming.relay_for(plan, get_client))
+    else:
+        frames = await sync_to_async(compare_logic.replay_frames)(run_pk)
+    async with aclosing(frames):  # closing this stream closes the relay, which saves the run
+        async for frame in frames:
+            if frame != OPEN_FRAME:
+                yield frame
 
 
 async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[str]:
