@@ -9,9 +9,6 @@ who owns his own team, Other. Each has a logged-in test client (`alice_client`, 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from django.test import Client
 
 from playground.accounts.models import Role, Team, User
 from tests.factories import add_member, make_team, make_user
+from tests.servers import serving
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -117,42 +115,25 @@ def charlie_client(charlie: User) -> Client:
     return _client_for(charlie)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def _uvicorn_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """Serve the ASGI app from a thread of this process, against the test database."""
-    import uvicorn
     from django.conf import settings
 
     # Static files come straight from static/ and the apps, as under `make run`.
     settings.WHITENOISE_USE_FINDERS = True
     settings.WHITENOISE_AUTOREFRESH = True
-    port = _free_port()
-    config = uvicorn.Config(
-        "playground.asgi:application",
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-live", daemon=True)
-    with django_db_blocker.unblock():
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start for the live-server tests")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+    with (
+        django_db_blocker.unblock(),
+        serving(
+            "playground.asgi:application",
+            name="uvicorn-live",
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        ) as url,
+    ):
+        yield url
 
 
 @pytest.fixture

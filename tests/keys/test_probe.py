@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -28,8 +26,8 @@ from playground.providers import Deadlines
 from playground.providers import ProbeResult as ProbeOutcome
 from playground.providers.probe import PROBE_PREFIX
 from playground.simulator import create_app
-from tests.conftest import _free_port
 from tests.runs.conftest import Sim, make_sim_credential
+from tests.servers import serving
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # The simulator takes any key that starts with "sim-"; this one is distinctive enough that
@@ -42,18 +40,8 @@ BAD_KEY = "sim-invalid-SECRETBADKEY-5151"
 def sim() -> Iterator[Sim]:
     """A simulator on a loopback port, quick enough that a probe takes a fraction of a second."""
     app = create_app(tokens_per_second=2000, first_token_delay=0.01, keepalive_interval=0.1)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="critical")
-    )
-    thread = threading.Thread(target=server.run, name="probe-simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "simulator did not start"
-        time.sleep(0.02)
-    yield Sim(f"http://127.0.0.1:{server.config.port}", app)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app, name="probe-simulator") as url:
+        yield Sim(url, app)
 
 
 @pytest.fixture(autouse=True)

@@ -7,15 +7,12 @@ playground.providers), so agreement here means both sides read the documentation
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import uvicorn
 
 from playground.providers import (
     CompletionRequest,
@@ -31,6 +28,7 @@ from playground.providers import (
     stream_completion,
 )
 from playground.simulator import SimulatorApp, create_app
+from tests.servers import serving
 
 pytestmark = pytest.mark.anyio
 
@@ -70,19 +68,8 @@ def sim() -> Iterator[Sim]:
         keepalive_interval=0.1,
         silence=5.0,
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield Sim(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(10)
+    with serving(app, name="providers-simulator") as url:
+        yield Sim(url, app)
 
 
 @pytest.mark.parametrize("stream", [True, False])

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 
 from playground.accounts.models import User
 from playground.keys.models import Credential
@@ -17,7 +14,7 @@ from playground.providers import simulator_base_url
 from playground.runs.models import Run
 from playground.runs.upstream import aclose_client
 from playground.simulator import SimulatorApp, create_app
-from tests.conftest import _free_port
+from tests.servers import serving
 
 SIM_KEY = "sim-runs-test-key-0001"
 
@@ -42,18 +39,8 @@ async def close_upstream() -> AsyncIterator[None]:
 def sim() -> Iterator[Sim]:
     """A simulator fast enough for tests, slow enough that a stream has a middle."""
     app = create_app(tokens_per_second=400, first_token_delay=0.02, keepalive_interval=0.2)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="runs-simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "simulator did not start"
-        time.sleep(0.02)
-    yield Sim(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app, name="runs-simulator") as url:
+        yield Sim(url, app)
 
 
 def make_sim_credential(user: User, sim: Sim, provider: str = "deepseek", **kw: Any) -> Credential:

@@ -7,18 +7,17 @@ themselves, so they check the simulator against the documentation, not against o
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from playground.simulator import RequestRecord, SimulatorApp, create_app
+from tests.servers import free_port, serving
+
+__all__ = ["free_port"]  # tests import it from here
 
 KEY = "sim-test-key"
 
@@ -35,13 +34,6 @@ class Sim:
         return self.app.requests[-1]
 
 
-def free_port() -> int:
-    """Return a loopback port nobody is listening on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def sim() -> Iterator[Sim]:
     """Serve a fast simulator (short delays, high token rate) from a background thread."""
@@ -52,18 +44,8 @@ def sim() -> Iterator[Sim]:
         keepalive_interval=0.2,
         silence=120.0,
     )
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "simulator did not start"
-        time.sleep(0.02)
-    yield Sim(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=5)
+    with serving(app, name="simulator", lifespan="on") as url:
+        yield Sim(url, app)
 
 
 @pytest.fixture(scope="session")
