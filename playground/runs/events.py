@@ -188,11 +188,16 @@ class RunRelay:
         self._queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._pending = {job.index: _Pending() for job in jobs}
+        self._stopped_early: set[int] = set()
 
     def stop(self, indexes: set[int] | None = None) -> None:
         """Cancel the given columns (all when None); their text so far is kept, marked stopped."""
-        for index, task in self._tasks.items():
-            if (indexes is None or index in indexes) and not task.done():
+        chosen = set(self.jobs) if indexes is None else indexes & set(self.jobs)
+        # A column not started yet is not started at all.
+        self._stopped_early |= chosen - set(self._tasks)
+        for index in chosen:
+            task = self._tasks.get(index)
+            if task is not None and not task.done():
                 task.cancel()
 
     async def _produce(self, job: ColumnJob) -> None:
@@ -311,6 +316,9 @@ class RunRelay:
         for index, job in self.jobs.items():
             if job.refusal is not None:
                 self._apply(index, job.refusal)
+                frames.append(self._end_frames(index))
+            elif index in self._stopped_early:
+                self._apply(index, _STOPPED)
                 frames.append(self._end_frames(index))
             else:
                 task = asyncio.create_task(self._produce(job))

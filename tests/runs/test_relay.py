@@ -1,0 +1,103 @@
+"""The relay on its own (no Django view): SSE framing, keep-alives, coalescing, deadlines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from playground.providers import CompletionRequest, Deadlines, Target, Turn
+from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, escape_text, format_event
+from tests.runs.conftest import SIM_KEY, Sim
+
+
+def test_it_frames_multi_line_data_so_eventsource_rebuilds_it() -> None:
+    frame = format_event("col-0-text", "a\nb\r\nc\rd")
+    assert frame == "event: col-0-text\ndata: a\ndata: b\ndata: c&#13;d\n\n"
+    assert format_event("x", " leading space\n") == "event: x\ndata:  leading space\ndata: \n\n"
+    assert escape_text("<script>&") == "&lt;script&gt;&amp;"
+
+
+class PlainRenderer:
+    def metrics(self, outcome: ColumnOutcome) -> str:
+        return f"chars={outcome.char_count}"
+
+    def end(self, outcome: ColumnOutcome) -> str:
+        return outcome.status
+
+    def done(self, outcomes: list[ColumnOutcome]) -> str:
+        return "done"
+
+
+def _job(sim: Sim, model: str, index: int = 0) -> ColumnJob:
+    target = Target(provider="deepseek", base_url=sim.base_url("deepseek"), api_key=SIM_KEY)
+    request = CompletionRequest(
+        model=model, prefix="Once upon a time", turns=(Turn("user", "A story."),)
+    )
+    return ColumnJob(index, target, request)
+
+
+async def _frames(relay: RunRelay) -> list[str]:
+    return [frame async for frame in relay.frames()]
+
+
+@pytest.mark.anyio
+async def test_it_sends_keepalives_in_silence_and_gives_up_on_a_silent_provider(
+    sim: Sim,
+) -> None:
+    async with httpx.AsyncClient() as client:
+        relay = RunRelay(
+            lambda: client,
+            [_job(sim, "deepseek-chat-fault-silent")],
+            PlainRenderer(),
+            deadlines=Deadlines(first_token=0.8, stall=0.8, total=5),
+            allow_private=True,
+            keepalive=0.2,
+        )
+        frames = await _frames(relay)
+    assert frames[0].startswith(": open")
+    assert frames.count(": ka\n\n") >= 2
+    outcome = relay.outcomes[0]
+    assert outcome.status == "error" and outcome.error is not None
+    assert outcome.error.kind == "first_token_timeout"
+    assert frames[-1] == "event: run-done\ndata: done\n\n"
+
+
+@pytest.mark.anyio
+async def test_it_coalesces_many_small_deltas_into_fewer_frames(sim: Sim) -> None:
+    async def count_text_frames(coalesce: float) -> tuple[int, int]:
+        async with httpx.AsyncClient() as client:
+            relay = RunRelay(
+                lambda: client,
+                [_job(sim, "deepseek-chat-tps200")],
+                PlainRenderer(),
+                allow_private=True,
+                coalesce=coalesce,
+            )
+            frames = await _frames(relay)
+        text_frames = sum(1 for frame in frames if frame.startswith("event: col-0-text"))
+        return text_frames, len(relay.outcomes[0].text)
+
+    eager_frames, deltas = await count_text_frames(0.0)
+    lazy_frames, _ = await count_text_frames(0.25)
+    assert eager_frames >= deltas * 0.8  # about one frame per delta
+    assert lazy_frames <= eager_frames / 3
+
+
+@pytest.mark.anyio
+async def test_it_ends_every_column_even_if_stopped_before_it_started(sim: Sim) -> None:
+    async with httpx.AsyncClient() as client:
+        relay = RunRelay(
+            lambda: client,
+            [_job(sim, "deepseek-chat-tps20", 0), _job(sim, "deepseek-chat-tps20", 1)],
+            PlainRenderer(),
+            allow_private=True,
+        )
+        frames: list[Any] = []
+        async for frame in relay.frames():
+            frames.append(frame)
+            if frame.startswith(": open"):
+                relay.stop()  # before any producer task has run
+    assert [o.status for o in relay.outcomes.values()] == ["stopped", "stopped"]
+    assert frames[-1].startswith("event: run-done")
