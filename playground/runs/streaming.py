@@ -287,6 +287,17 @@ def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
         connection.close()
 
 
+def unstarted_outcomes(plan: StreamPlan) -> dict[int, ColumnOutcome]:
+    """Return outcomes that mark every claimed segment stopped before it was sent."""
+    outcomes = {}
+    for position in plan.segments:
+        outcome = ColumnOutcome(index=position)
+        outcome.stopped = True
+        outcome.ended_at = outcome.started
+        outcomes[position] = outcome
+    return outcomes
+
+
 async def save_outcomes(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
     """Persist in a worker thread, shielded so a second cancellation cannot cut it short."""
     from asgiref.sync import sync_to_async

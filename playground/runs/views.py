@@ -84,7 +84,15 @@ async def _stream_body(run_pk: int) -> AsyncIterator[str]:
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     yield OPEN_FRAME
-    plan = await sync_to_async(streaming.plan_stream)(run_pk)
+    planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk))
+    try:
+        plan = await asyncio.shield(planning)
+    except asyncio.CancelledError:
+        # Gone while its segments were being claimed: the claim finishes in its thread
+        # regardless, so wait for it and save those segments as stopped, never "running".
+        plan = await planning
+        await streaming.save_outcomes(plan, streaming.unstarted_outcomes(plan))
+        raise
     if plan.jobs:
         frames = _relay_body(plan, streaming.relay_for(plan, get_client))
     else:

@@ -136,3 +136,39 @@ async def test_it_stops_one_column_and_lets_the_others_finish(
     assert "event: col-0-end" in events and "event: col-1-end" in events
     run = await Run.objects.aget(pk=run.pk)
     assert run.status == RunStatus.STOPPED
+
+
+async def test_it_never_leaves_a_segment_running_when_the_browser_leaves_during_planning(
+    alice: Any, sim: Sim, monkeypatch: Any
+) -> None:
+    from playground.runs import streaming
+
+    real_plan = streaming.plan_stream
+
+    def slow_plan(run_pk: int) -> Any:
+        time.sleep(0.3)  # widen the window between the first byte and the claim
+        return real_plan(run_pk)
+
+    monkeypatch.setattr(streaming, "plan_stream", slow_plan)
+
+    @sync_to_async
+    def setup() -> tuple[Run, str]:
+        credential = make_sim_credential(alice, sim, "deepseek")
+        run = start_run(alice, [(credential, SLOW_MODEL)], prefix="Once upon a time")
+        return run, _session_cookie(alice)
+
+    run, cookie = await setup()
+    calls = len(sim.app.requests)
+    communicator = ApplicationCommunicator(
+        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
+    )
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    assert (await communicator.receive_output(timeout=5))["status"] == 200
+    assert b": open" in (await communicator.receive_output(timeout=5))["body"]
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(timeout=5)
+
+    segment = await Segment.objects.aget(column__run=run)
+    assert segment.status == "stopped"
+    assert (await Run.objects.aget(pk=run.pk)).status == RunStatus.STOPPED
+    assert len(sim.app.requests) == calls  # nothing was sent upstream
