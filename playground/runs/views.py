@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
@@ -22,7 +23,7 @@ from . import streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
-from .models import ColumnRuleError, ImageUpload, Run, RunColumn
+from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus
 from .upstream import get_client
 
 
@@ -96,11 +97,24 @@ async def _stream_body(run_pk: int) -> AsyncIterator[str]:
     if plan.jobs:
         frames = _relay_body(plan, streaming.relay_for(plan, get_client))
     else:
+        await _settle(run_pk)
         frames = await sync_to_async(compare_logic.replay_frames)(run_pk)
     async with aclosing(frames):  # closing this stream closes the relay, which saves the run
         async for frame in frames:
             if frame != OPEN_FRAME:
                 yield frame
+
+
+async def _settle(run_pk: int, timeout: float = 3.0) -> None:
+    """Wait (briefly) for segments another connection is still saving, before a replay.
+
+    An EventSource reconnects as soon as its connection drops; the server side of the old
+    connection may still be saving what it streamed.
+    """
+    deadline = time.monotonic() + timeout
+    streaming_now = Segment.objects.filter(column__run_id=run_pk, status=SegmentStatus.RUNNING)
+    while time.monotonic() < deadline and await streaming_now.aexists():
+        await asyncio.sleep(0.1)
 
 
 async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[str]:
