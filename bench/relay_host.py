@@ -1,0 +1,166 @@
+"""The relay benchmark's host side: the processes it starts and what /proc says about them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(core: int, argv: list[str]) -> list[str]:
+    """Return `argv` run on one CPU core (with taskset, when the system has it)."""
+    taskset = shutil.which("taskset")
+    return [taskset, "-c", str(core), *argv] if taskset else argv
+
+
+def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
+    """Return the site's environment: production-like settings for a loopback benchmark."""
+    from cryptography.fernet import Fernet
+
+    return {
+        "DJANGO_SETTINGS_MODULE": "playground.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SECURE_SSL_REDIRECT": "0",  # no TLS on loopback
+        "ALLOW_PRIVATE_BASE_URLS": "1",  # the simulator is on loopback
+        "SIMULATOR_ENABLED": "0",  # the upstream is the separate simulator process
+        "MAX_CONCURRENT_RUNS_PER_USER": "1000",
+        "LOG_LEVEL": "WARNING",
+        "RUN_COALESCE_MS": str(args.coalesce_ms),
+        "DATABASE_URL": database_url,
+    }
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"The {what} exited with code {proc.returncode}.")
+        try:
+            if httpx.get(url, timeout=1).status_code in (200, 302):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"The {what} did not answer at {url} within 30 s.")
+
+
+@contextmanager
+def process(argv: list[str], env: dict[str, str], ready: str, what: str) -> Iterator[int]:
+    """Start `argv`, wait until `ready` answers, yield its pid; stop it afterwards."""
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env})
+    try:
+        _wait_ready(ready, proc, what)
+        yield proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cpu_seconds(pid: int | str) -> float:
+    """Return the user + system CPU time of process `pid` (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def core_busy() -> dict[int, tuple[int, int]]:
+    """Return (busy, total) clock ticks per core since boot, from /proc/stat."""
+    out = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *ticks = line.split()
+        if name.startswith("cpu") and name != "cpu":
+            values = [int(t) for t in ticks]
+            out[int(name[3:])] = (sum(values) - values[3] - values[4], sum(values))
+    return out
+
+
+def rss_mib(pid: int) -> float:
+    """Return the resident set size of process `pid` in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler:
+    """Samples a process's CPU time and RSS every `every` seconds while a phase runs."""
+
+    def __init__(self, pid: int, every: float = 0.25) -> None:
+        self.pid, self.every = pid, every
+        self.samples: list[tuple[int, float, float]] = []  # (monotonic ns, cpu s, rss MiB)
+
+    def sample(self) -> None:
+        """Take one sample now."""
+        self.samples.append((time.monotonic_ns(), cpu_seconds(self.pid), rss_mib(self.pid)))
+
+    async def run(self) -> None:
+        """Sample until cancelled."""
+        while True:
+            self.sample()
+            await asyncio.sleep(self.every)
+
+
+def wait_for_quiet(threshold: float, max_wait: float) -> float:
+    """Wait until no core is busier than `threshold` % over a second; return the last reading."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before = core_busy()
+        time.sleep(1.0)
+        after = core_busy()
+        busiest = max(
+            100 * (after[c][0] - before[c][0]) / max(1, after[c][1] - before[c][1]) for c in after
+        )
+        if busiest <= threshold or time.monotonic() > deadline:
+            return busiest
+        time.sleep(2.0)
+
+
+def machine() -> dict[str, str]:
+    """Return the CPU, kernel and versions the figures were measured with."""
+    import django
+    import uvicorn
+
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in subprocess.run(
+                ["lscpu"], capture_output=True, text=True
+            ).stdout.splitlines()
+            if line.startswith("Model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpu": f"{model}, {os.cpu_count()} cores, {mem_kib / 1024 / 1024:.0f} GiB RAM",
+        "kernel": platform.release(),
+        "versions": f"Python {platform.python_version()}, Django {django.__version__}, "
+        f"uvicorn {uvicorn.__version__}, httpx {httpx.__version__}",
+    }
