@@ -108,6 +108,8 @@ def scrub(text: str, api_key: str) -> str:
     # Some providers echo a shortened key ("sk-abcd****wxyz"): find every run of the text
     # that is a piece of the key, starting from the key's 8-character windows (linear time).
     windows = {api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1)}
+    if not any(window in text for window in windows):
+        return text  # the common case, found by C-speed substring searches
     kept: list[str] = []
     start = i = 0
     while i <= len(text) - KEY_PIECE:

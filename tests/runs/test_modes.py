@@ -157,7 +157,7 @@ async def test_it_refuses_moonshot_json_mode_with_a_prefix_before_sending(
     run = await setup()
     before = len(sim.app.requests)
     await async_client.aforce_login(alice)
-    await _stream(async_client, run)
+    body = await _stream(async_client, run)
 
     kimi, qwen = await _segments(run)
     assert kimi.status == "skipped"
@@ -167,6 +167,8 @@ async def test_it_refuses_moonshot_json_mode_with_a_prefix_before_sending(
     assert len(sim.app.requests) == before + 1
     page = (await async_client.get(f"/runs/{run.code}/")).content.decode()
     assert "Valid JSON · pretty view" in page  # "{" + the continuation parses
+    live_end = body[body.index("event: col-1-end") :]
+    assert "Valid JSON · pretty view" in live_end.split("\n\n")[0]  # while streaming too
 
 
 @pytest.mark.anyio
