@@ -415,9 +415,7 @@ class HtmlRenderer:
         # a column's end from the same template and the same fields.
         # The recorded exchange is left out: the fragment never shows it, and scrubbing the key
         # from the raw body took ~7 ms of the event loop per column (bench/relay.py).
-        segment = Segment(
-            column=column, index=saved.index, prefix=saved.prefix, notes=saved.notes
-        )
+        segment = Segment(column=column, index=saved.index, prefix=saved.prefix, notes=saved.notes)
         for name, value in _outcome_fields(column, outcome, exchange=False).items():
             setattr(segment, name, value)
         return render_to_string(
