@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from playground.runs.models import ImageUpload, Run, Segment
-from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
 
 # A 1×1 transparent PNG, and one padded past what a saved request dump keeps inline.
 PNG = base64.b64decode(
@@ -22,12 +22,6 @@ PNG = base64.b64decode(
 BIG_PNG = PNG + bytes(600)
 EVENT_RE = re.compile(r"^event: (.+)$", re.MULTILINE)
 HX = {"HX-Request": "true"}
-
-
-async def _stream(client: Any, run: Run) -> str:
-    response = await client.get(f"/runs/{run.code}/stream/")
-    parts = [c.decode() if isinstance(c, bytes) else c async for c in response.streaming_content]
-    return "".join(parts)
 
 
 def _record(sim: Sim, model: str) -> Any:
@@ -58,7 +52,7 @@ async def test_it_fills_in_the_middle_where_it_can_and_says_why_not_elsewhere(
     run = await setup()
     before = len(sim.app.requests)
     await async_client.aforce_login(alice)
-    await _stream(async_client, run)
+    await read_stream(async_client, run)
 
     fim, refused = await _segments(run)
     assert fim.status == "done" and fim.text
@@ -105,7 +99,7 @@ async def test_it_sends_images_in_each_dialects_shape(
 
     run = await setup()
     await async_client.aforce_login(alice)
-    await _stream(async_client, run)
+    await read_stream(async_client, run)
 
     qwen, claude, deepseek = await _segments(run)
     data_url = "data:image/png;base64," + base64.b64encode(BIG_PNG).decode()
@@ -157,7 +151,7 @@ async def test_it_refuses_moonshot_json_mode_with_a_prefix_before_sending(
     run = await setup()
     before = len(sim.app.requests)
     await async_client.aforce_login(alice)
-    body = await _stream(async_client, run)
+    body = await read_stream(async_client, run)
 
     kimi, qwen = await _segments(run)
     assert kimi.status == "skipped"
@@ -190,7 +184,7 @@ async def test_it_sends_a_deepseek_reasoning_prefix_and_shows_reasoning_first(
 
     run = await setup()
     await async_client.aforce_login(alice)
-    body = await _stream(async_client, run)
+    body = await read_stream(async_client, run)
 
     record = _record(sim, "deepseek-reasoner")
     assert record.path == "/deepseek/beta/chat/completions"

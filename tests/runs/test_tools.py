@@ -12,16 +12,10 @@ from django.test import Client
 
 from playground.runs.models import Run, RunColumn, Segment
 from playground.runs.upstream import aclose_client
-from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
 
 SECRET = "sim-SECRET-KEY-9f8e7d6c5b4a-0042"
 HX = {"HX-Request": "true"}
-
-
-async def _stream(client: Any, run: Run) -> str:
-    response = await client.get(f"/runs/{run.code}/stream/")
-    parts = [c.decode() if isinstance(c, bytes) else c async for c in response.streaming_content]
-    return "".join(parts)
 
 
 @pytest.mark.anyio
@@ -42,7 +36,7 @@ async def test_it_continues_a_column_cut_at_its_token_limit(
 
     run = await setup()
     await async_client.aforce_login(alice)
-    await _stream(async_client, run)
+    await read_stream(async_client, run)
     first = await Segment.objects.aget(column__run=run)
     assert first.finish_reason == "length" and first.can_continue
 
@@ -53,7 +47,7 @@ async def test_it_continues_a_column_cut_at_its_token_limit(
     assert second.status == "pending"
     assert second.prefix == "Once upon a time" + first.text  # exactly prefix + text so far
 
-    await _stream(async_client, run)
+    await read_stream(async_client, run)
     segments = [s async for s in Segment.objects.filter(column__run=run).order_by("index")]
     assert [s.status for s in segments] == ["done", "done"]
     assert segments[1].text
