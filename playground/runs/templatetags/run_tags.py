@@ -9,8 +9,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from playground.prompts.templatetags.prompt_tags import visible_ws
+from playground.runs.fragments import metrics_html
 from playground.runs.models import Segment
-from playground.runs.streaming import metrics_html
 
 register = template.Library()
 
