@@ -59,18 +59,22 @@ def _turn_forms(turns: list[dict[str, Any]] | tuple[Turn, ...]) -> list[TurnForm
     return forms
 
 
+def _targets_of(run: Run) -> list[dict[str, Any]]:
+    """Return the form rows of a run's targets whose keys still exist."""
+    columns = run.columns.select_related("credential").order_by("position")
+    return [
+        {"credential": column.credential.code, "model": column.model, **column.overrides}
+        for column in columns
+        if column.credential is not None
+    ]
+
+
 def _default_targets(user: Any) -> list[dict[str, Any]]:
     """Return the targets of the user's last run, else one per key (up to three)."""
     last = Run.objects.for_user(user).first()
-    if last is not None:
-        columns = last.columns.select_related("credential").order_by("position")
-        targets = [
-            {"credential": column.credential.code, "model": column.model, **column.overrides}
-            for column in columns
-            if column.credential is not None
-        ]
-        if targets:
-            return targets
+    targets = _targets_of(last) if last is not None else []
+    if targets:
+        return targets
     credentials = Credential.objects.for_user(user)[:DEFAULT_TARGETS]
     return [{"credential": c.code, "model": suggested_model(c.provider)} for c in credentials]
 
@@ -136,14 +140,7 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
         except Exception:
             run = None
     turns: Any = template.raw_prompt().turns if template else (run.turns if run else [])
-    if run is not None:
-        targets = [
-            {"credential": c.credential.code, "model": c.model, **c.overrides}
-            for c in run.columns.select_related("credential").order_by("position")
-            if c.credential is not None
-        ]
-    else:
-        targets = _default_targets(user)
+    targets = _targets_of(run) if run is not None else _default_targets(user)
     variables = template.variables() if template else []
     values = dict(run.variables) if run else {}
     initial = _prompt_initial(template, run)
