@@ -18,7 +18,7 @@ django_application = get_asgi_application()
 # Imported after Django is set up.
 from django.conf import settings  # noqa: E402
 
-from playground.runs import upstream  # noqa: E402
+from playground import http as upstream  # noqa: E402
 
 SIMULATOR_PREFIX = "/sim"
 _simulator: Any = None

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from playground import providers
-from playground.runs.upstream import get_client
+from playground.http import get_client
 
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
 from .models import Credential, ProbeResult

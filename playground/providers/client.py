@@ -9,6 +9,7 @@ Cancelling the consumer propagates CancelledError and closes the upstream respon
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -78,7 +79,9 @@ async def stream_completion(
         for event in exchange.ending():
             yield event
     finally:
-        await opened.aclose()
+        # Shielded: a second cancellation arriving while the response closes would otherwise
+        # cut the close short and leave the connection checked out of the pool for good.
+        await asyncio.shield(opened.aclose())
 
 
 async def complete(

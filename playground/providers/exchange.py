@@ -8,6 +8,8 @@ yields parsed items per event, `next_batch()` applies the deadlines and maps tra
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import AsyncGenerator
 
 import httpx
@@ -26,9 +28,44 @@ from playground.providers.parsing import Item, Marker, load_object
 from playground.providers.recorder import Recorder
 from playground.providers.registry import FORMATS
 from playground.providers.request import Plan
-from playground.providers.urlpolicy import UnsafeBaseURL, resolve_and_check
+from playground.providers.urlpolicy import (
+    BlockedAddress,
+    HostNotFound,
+    UnsafeBaseURL,
+    resolve_and_check,
+)
 
 ERROR_BODY_LIMIT = 64 * 1024
+
+
+def _connect_cause(error: BaseException) -> BaseException | None:
+    """Return the most telling cause behind a connection error (the chain of causes)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    found: BaseException | None = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(
+            current, BlockedAddress | HostNotFound | socket.gaierror | ConnectionRefusedError
+        ):
+            return current
+        if isinstance(current, ssl.SSLError) and found is None:
+            found = current
+        nested = getattr(current, "os_error", None)  # aiohttp's connector errors carry it
+        if isinstance(nested, BaseException) and id(nested) not in seen:
+            current = nested
+            continue
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _tls_reason(error: ssl.SSLError) -> str:
+    """Return a short reason for a TLS failure, with no secret in it (there is none to leak)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return error.verify_message or "the certificate could not be verified"
+    return error.reason or "the handshake failed"
+
+
 BODY_LIMIT = 8 * 1024 * 1024
 
 
@@ -93,6 +130,8 @@ class Exchange:
                 response = await client.send(request, stream=True, follow_redirects=False)
         except UnsafeBaseURL as error:
             return ProviderError(ErrorKind.UNSAFE_URL, str(error), retryable=False)
+        except HostNotFound as error:
+            return ProviderError(ErrorKind.CONNECTION, str(error), retryable=True)
         except (TimeoutError, httpx.TimeoutException) as error:
             if isinstance(error, httpx.ConnectTimeout | httpx.PoolTimeout):
                 return self.transport_error(error, started=False)
@@ -251,7 +290,33 @@ class Exchange:
         )
 
     def transport_error(self, error: httpx.HTTPError, *, started: bool) -> ProviderError:
-        """Return the error for a failed connection (before the response) or a broken one."""
+        """Return the error for a failed connection (before the response) or a broken one.
+
+        Before the response, the cause says which: the policy refused the resolved address,
+        the name does not resolve, nobody listens, or TLS failed. Each gets its own message.
+        """
+        if not started:
+            cause = _connect_cause(error)
+            if isinstance(cause, BlockedAddress):
+                return ProviderError(ErrorKind.UNSAFE_URL, str(cause), retryable=False)
+            if isinstance(cause, HostNotFound | socket.gaierror):
+                return ProviderError(
+                    ErrorKind.CONNECTION,
+                    f"The host name of {self.name}'s base URL could not be found (DNS lookup "
+                    "failed). Check the base URL, or the server's network.",
+                )
+            if isinstance(cause, ConnectionRefusedError):
+                return ProviderError(
+                    ErrorKind.CONNECTION,
+                    f"{self.name} refused the connection: nothing is listening at that address "
+                    "and port.",
+                )
+            if isinstance(cause, ssl.SSLError):
+                return ProviderError(
+                    ErrorKind.CONNECTION,
+                    f"The secure (TLS) connection to {self.name} failed: {_tls_reason(cause)}.",
+                    retryable=False,
+                )
         if isinstance(error, httpx.TimeoutException):
             return ProviderError(ErrorKind.CONNECTION, f"Connecting to {self.name} timed out.")
         if isinstance(error, httpx.TransportError) and started:

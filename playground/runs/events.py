@@ -22,6 +22,7 @@ import functools
 import html
 import logging
 import math
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -170,6 +171,7 @@ class RunRelay:
         keepalive: float = 15.0,
         stop_poll: StopPoll | None = None,
         stop_poll_every: float = 0.5,
+        close_grace: float = 5.0,
     ) -> None:
         # A callable, asked when streaming starts: the client must belong to the loop that
         # iterates the frames, which is not always the loop that built the relay.
@@ -184,33 +186,68 @@ class RunRelay:
         self.keepalive = keepalive
         self.stop_poll = stop_poll
         self.stop_poll_every = stop_poll_every
+        self.close_grace = close_grace
         self.outcomes = {job.index: ColumnOutcome(index=job.index) for job in jobs}
         self._queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._pending = {job.index: _Pending() for job in jobs}
         self._stopped_early: set[int] = set()
+        self._closing: set[int] = set()  # columns whose producer sent its last event
+        # The loop that iterates `frames()`; Stop requests from other threads are handed to it.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._requested: list[set[int] | None] = []  # stops asked for before the loop was known
+
+    def request_stop(self, indexes: set[int] | None = None) -> None:
+        """Stop the given columns (all when None) from any thread; the relay's loop does it.
+
+        asyncio objects belong to their loop: a Stop that arrives on a worker thread (a sync
+        view) or on another loop is scheduled onto the relay's loop, never applied in place.
+        """
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                self._requested.append(None if indexes is None else set(indexes))
+                return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.stop(indexes)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: the run has ended anyway
+            loop.call_soon_threadsafe(self.stop, None if indexes is None else set(indexes))
 
     def stop(self, indexes: set[int] | None = None) -> None:
-        """Cancel the given columns (all when None); their text so far is kept, marked stopped."""
+        """Cancel the given columns (all when None); their text so far is kept, marked stopped.
+
+        Call it on the relay's own loop; `request_stop` is the thread-safe way in.
+        """
         chosen = set(self.jobs) if indexes is None else indexes & set(self.jobs)
         # A column not started yet is not started at all.
         self._stopped_early |= chosen - set(self._tasks)
         for index in chosen:
             task = self._tasks.get(index)
-            if task is not None and not task.done():
+            # A column that has already ended is only closing its response: let it.
+            if task is not None and not task.done() and index not in self._closing:
                 task.cancel()
 
     async def _produce(self, job: ColumnJob) -> None:
+        events = stream_completion(
+            self.client(),
+            job.target,
+            job.request,
+            deadlines=self.deadlines,
+            recorder=self.outcomes[job.index].recorder,
+            allow_private=self.allow_private,
+        )
         try:
-            async for event in stream_completion(
-                self.client(),
-                job.target,
-                job.request,
-                deadlines=self.deadlines,
-                recorder=self.outcomes[job.index].recorder,
-                allow_private=self.allow_private,
-            ):
-                self._queue.put_nowait((job.index, event))
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    self._queue.put_nowait((job.index, event))
+                    if isinstance(event, Finish | ProviderError):
+                        self._closing.add(job.index)  # only the response's close is left
         except Exception:  # a bug in one column must not take the others down
             logger.exception("Column %s failed unexpectedly", job.index)
             self._queue.put_nowait((job.index, _unexpected_error()))
@@ -331,8 +368,17 @@ class RunRelay:
             f"col-{index}-end", self.renderer.end(self.outcomes[index])
         )
 
+    def _attach_loop(self) -> None:
+        """Note the loop that runs the relay and apply the Stops that arrived before it."""
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            requested, self._requested = self._requested, []
+        for indexes in requested:
+            self.stop(indexes)
+
     async def frames(self) -> AsyncIterator[str]:
         """Yield the run's SSE frames until every column has ended, then `run-done`."""
+        self._attach_loop()
         yield OPEN_FRAME
         last_frame_at = last_poll_at = time.monotonic()
         try:
@@ -364,12 +410,28 @@ class RunRelay:
             await self._cancel_all()
 
     async def _cancel_all(self) -> None:
-        """Cancel every producer still running and wait for it, so upstream connections close."""
-        for task in self._tasks.values():
-            task.cancel()
+        """End every producer and wait for it, so every upstream response is closed and returned.
+
+        A producer whose column has ended (finished, failed) is still closing its upstream
+        response: cancelling it then interrupts the close and the connection never goes back
+        to the pool (bench/relay.py saw a whole pool leak that way). Those are left to finish;
+        only producers of columns still streaming (Stop, browser gone) are cancelled.
+        """
         for index, task in self._tasks.items():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if index not in self._closing:
+                task.cancel()
+        waiting = [task for task in self._tasks.values() if not task.done()]
+        if waiting:
+            _done, late = await asyncio.wait(waiting, timeout=self.close_grace)
+            for task in late:  # a close that hangs: give up on it rather than on the run
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=self.close_grace)
+        while not self._queue.empty():  # what producers sent after the last frame
+            self._apply(*self._queue.get_nowait())
+        for index, task in self._tasks.items():
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as never retrieved
             outcome = self.outcomes[index]
             if not outcome.done:
                 outcome.stopped = True

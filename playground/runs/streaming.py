@@ -57,7 +57,7 @@ def request_stop(code: str, positions: set[int] | None = None) -> None:
     """
     relay = _live.get(code)
     if relay is not None:
-        relay.stop(positions)
+        relay.request_stop(positions)
     key = _STOP_KEY.format(code=code)
     current = cache.get(key)
     if positions is None or current == "all":

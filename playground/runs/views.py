@@ -18,13 +18,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from playground.http import get_client
+
 from . import compare as compare_logic
 from . import streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
 from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus
-from .upstream import get_client
 
 
 def _get_run(request: HttpRequest, code: Any) -> Run:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from playground.providers import UnsafeBaseURL, check_base_url, resolve_and_check
+from playground.providers.urlpolicy import HostNotFound
 
 PRIVATE = [
     "https://127.0.0.1/v1",
@@ -122,5 +123,6 @@ async def test_it_explains_a_name_that_does_not_resolve(monkeypatch: pytest.Monk
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
-    with pytest.raises(UnsafeBaseURL, match="could not be resolved"):
+    # A DNS failure is a network failure, not a policy refusal (it is not UnsafeBaseURL).
+    with pytest.raises(HostNotFound, match="could not be found"):
         await resolve_and_check("https://no-such-host.example/v1", allow_private=False)

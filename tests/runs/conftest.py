@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from playground.accounts.models import User
+from playground.http import aclose_client
 from playground.keys.models import Credential
 from playground.providers import simulator_base_url
 from playground.runs.models import Run
-from playground.runs.upstream import aclose_client
 from playground.simulator import SimulatorApp, create_app
 from tests.servers import serving
 

@@ -10,8 +10,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import Client
 
+from playground.http import aclose_client
 from playground.runs.models import Run, RunColumn, Segment
-from playground.runs.upstream import aclose_client
 from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
 
 SECRET = "sim-SECRET-KEY-9f8e7d6c5b4a-0042"

@@ -1,0 +1,124 @@
+"""The site's upstream HTTP client: one per event loop, pinned to checked addresses, closed on exit.
+
+Every provider call (runs and probes) goes through `get_client()`. It is an `httpx.AsyncClient`
+(the provider layer's API) over httpx-aiohttp's transport: aiohttp reads streamed bodies at about
+a third of httpcore's CPU per chunk (BENCHMARKS.md, "Upstream transport"), and it closes and
+releases a connection synchronously, so a cancelled read cannot strand a pool slot.
+
+Connections are pinned to the address that was checked (DNS rebinding): aiohttp connects to the
+addresses its resolver returns and keeps the original host name for TLS (SNI, certificate) and
+the Host header, so `PinnedResolver` resolves once, refuses the answer when any address is not
+public (unless private destinations are allowed), and hands aiohttp exactly what it checked.
+A client belongs to the loop that made it; keying by loop keeps tests, which run several loops
+in one process, from sharing one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import weakref
+from typing import Any
+
+import aiohttp
+import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
+from django.conf import settings
+from httpx_aiohttp import AiohttpTransport
+
+from playground.providers.urlpolicy import BlockedAddress, is_public_address
+
+# Far above anything the site lets run at once (runs x columns + probes), so requests never
+# wait inside the pool.
+MAX_CONNECTIONS = 2000
+KEEPALIVE_SECONDS = 30.0
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class PinnedResolver(AbstractResolver):
+    """Resolve a host once and return only addresses the base-URL policy accepts."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._inner: ThreadedResolver | None = None
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self._inner is None:
+            self._inner = ThreadedResolver()
+        results = await self._inner.resolve(host, port, family)
+        if not self.allow_private:
+            for result in results:
+                if not is_public_address(result["host"]):
+                    raise BlockedAddress(
+                        f"The host name {host} resolves to a private, loopback or link-local "
+                        "address, which is not allowed on this site."
+                    )
+        return results
+
+    async def close(self) -> None:
+        if self._inner is not None:
+            await self._inner.close()
+
+
+def _session(allow_private: bool) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=MAX_CONNECTIONS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        resolver=PinnedResolver(allow_private=allow_private),
+        # The resolver is the policy: a cached answer would skip the check on the next request
+        # only to reuse an address that was checked, so caching stays on (aiohttp's 10 s).
+    )
+    # httpx applies the timeouts it is given per request; aiohttp's own total cap stays off.
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False
+    )
+
+
+def build_client(*, allow_private: bool) -> httpx.AsyncClient:
+    """Return a new upstream client whose connections go only to addresses the policy accepts."""
+    transport = AiohttpTransport(client=lambda: _session(allow_private))
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=5.0),
+        follow_redirects=False,
+    )
+
+
+def get_client() -> httpx.AsyncClient:
+    """Return the running loop's client, creating it on first use."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = build_client(allow_private=settings.ALLOW_PRIVATE_BASE_URLS)
+        _clients[loop] = client
+    return client
+
+
+async def aclose_client() -> None:
+    """Close the running loop's client if one was created."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+def connections_in_use(client: httpx.AsyncClient) -> int:
+    """Return how many connections `client` has checked out of its pool right now.
+
+    Zero once every response has been closed; a leak shows as a number that never returns to
+    zero. Knows the site's aiohttp transport and httpx's default one.
+    """
+    transport: Any = client._transport  # noqa: SLF001 - the pool is not public API
+    session = getattr(transport, "client", None)
+    if isinstance(session, aiohttp.ClientSession):
+        connector: Any = session.connector
+        return len(connector._acquired) if connector is not None else 0
+    pool: Any = getattr(transport, "_pool", None)
+    if pool is None:
+        return 0
+    return sum(1 for connection in pool.connections if not connection.is_idle())
