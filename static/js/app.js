@@ -70,24 +70,33 @@
     const box = $("[data-override-chips]", row);
     if (!box) return;
     const list = $(".chip-list", box);
-    list.replaceChildren();
-    for (const name of Object.keys(chipLabels)) {
-      const value = overrideValue(row, name);
-      if (!value) continue;
-      const chip = document.createElement("span");
-      chip.className = "chip";
-      chip.dataset.override = name;
-      chip.append(chipLabels[name](value));
-      const clear = document.createElement("button");
-      clear.type = "button";
-      clear.className = "chip-clear";
-      clear.dataset.clearOverride = name;
-      clear.setAttribute("aria-label", `Clear ${chipLabels[name](value)}`);
-      clear.textContent = "✕";
-      chip.append(clear);
-      list.append(chip);
+    const chips = Object.keys(chipLabels)
+      .map((name) => [name, overrideValue(row, name)])
+      .filter(([, value]) => value)
+      .map(([name, value]) => [name, chipLabels[name](value)]);
+    // Rebuild only on a real change: a field's `change` fires on blur, at the mousedown of a
+    // click on a chip's ✕, and replacing that button then would swallow the click.
+    const signature = JSON.stringify(chips);
+    const current = JSON.stringify($$(".chip", list).map((chip) => [chip.dataset.override, chip.firstChild.textContent]));
+    if (signature !== current) {
+      list.replaceChildren(...chips.map(([name, label]) => makeChip(name, label)));
     }
-    box.hidden = list.children.length === 0;
+    box.hidden = chips.length === 0;
+  }
+
+  function makeChip(name, label) {
+    const chip = document.createElement("span");
+    chip.className = "chip";
+    chip.dataset.override = name;
+    chip.append(label);
+    const clear = document.createElement("button");
+    clear.type = "button";
+    clear.className = "chip-clear";
+    clear.dataset.clearOverride = name;
+    clear.setAttribute("aria-label", `Clear ${label}`);
+    clear.textContent = "✕";
+    chip.append(clear);
+    return chip;
   }
 
   function clearOverride(row, name) {
