@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from playground.keys.models import Credential
 from playground.runs.models import Run, RunColumn
 from tests.conftest import log_in, screenshot
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_team, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -195,4 +196,83 @@ def test_override_chips_follow_the_fields(page: Any, live_url: str, watcher: Wat
     page.click("#add-target")
     page.locator(".target-row").nth(3).wait_for()
     assert page.locator("[data-count-of]").inner_text() == "4"
+    watcher.check(page)
+
+
+def test_a_click_through_the_site_breaks_no_policy(
+    page: Any, browser_context: Any, live_url: str, watcher: Watcher
+) -> None:
+    """Compare, every run tool, library, editor, keys and team, under the strict policy."""
+    browser_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_url)
+    call_command("load_starter_library", verbosity=0)
+    user = _sign_in(page, live_url, "clicker")
+    page.goto(f"{live_url}/runs/?blank=1")
+    page.select_option("#pick-template", index=1)  # the picker submits itself on change
+    page.wait_for_url("**/runs/?template=*")
+    page.goto(f"{live_url}/runs/?blank=1")
+    page.fill("textarea[name=prefix]", "Once upon a time")
+    page.click("#add-turn")
+    page.locator(".turn-row").first.wait_for()
+    page.locator(".turn-row").first.get_by_role("button", name="Remove this turn").click()
+    row = page.locator(".target-row").first
+    page.select_option("select[name=t0-credential]", label="Simulator · Qwen")
+    page.fill("input[name=t0-model]", "qwen-plus-long")
+    row.locator("summary").click()
+    page.fill("input[name=t0-max_tokens]", "12")
+    page.click("#run-button")
+    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+
+    first = page.locator("#run-area .column").first
+    first.get_by_role("button", name="Continue").click()
+    page.locator("#run-area .segment[data-index='1']").wait_for()
+    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+    page.evaluate("() => document.querySelector('#run-area .run').dataset.status = 'seen'")
+    page.locator("#run-area .column").nth(1).get_by_role("button", name="Retry").click()
+    page.locator("#run-area .run[data-status=running]").wait_for()  # the run, re-rendered
+    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+    first = page.locator("#run-area .column").first
+    first.get_by_role("button", name="Copy", exact=True).click()
+    first.get_by_role("button", name="Rendered").click()
+    first.locator(".markdown-body").wait_for()
+
+    for tool, heading in (("Inspect", "Inspect"), ("View code", "View code")):
+        first.get_by_role("link", name=tool).click()
+        page.locator(f"#modal[open] h2:has-text('{heading}')").wait_for()
+        if tool == "View code":
+            page.locator("#modal .code-section button").first.click()
+            assert "curl" in page.evaluate("() => navigator.clipboard.readText()")
+        page.keyboard.press("Escape")
+        page.locator("#modal[open]").wait_for(state="detached")
+    page.locator("#run-area .run-controls").get_by_role("link", name="Diff").click()
+    page.locator("#modal[open] #diff-tool").wait_for()
+    page.select_option("#modal select[name=b]", index=2)
+    page.locator("#modal[open] #diff-tool").wait_for()
+    page.keyboard.press("Escape")
+
+    page.locator("#run-area").get_by_role("link", name="Permalink").click()
+    page.get_by_role("button", name="Create share link").click()
+    page.locator("input.share-url").click()
+    assert page.evaluate("() => document.activeElement.selectionEnd > 0")  # selected on focus
+
+    page.goto(f"{live_url}/templates/")
+    page.fill("input[name=q]", "code")
+    page.wait_for_url("**q=code**")
+    page.goto(f"{live_url}/templates/new/")
+    page.fill("textarea[name=prefix]", "Live {{thing}} ")
+    page.locator("#editor-preview:has-text('thing')").wait_for()
+
+    page.goto(f"{live_url}/keys/")
+    panel = page.locator(".keys-probe").first
+    panel.get_by_role("button", name="Probe").click()
+    panel.locator(".badge").first.wait_for(timeout=20_000)
+
+    team = make_team(user, "Clickers")
+    page.goto(f"{live_url}/accounts/teams/")
+    page.goto(f"{live_url}/accounts/teams/{team.code}/")
+    page.get_by_role("link", name="Invite member").click()
+    page.locator("#invite-dialog[open]").wait_for()
+    page.get_by_role("button", name="Create invite link").click()
+    page.locator("#invite-url").wait_for()
+    page.locator("#invite-dialog").get_by_role("button", name="Copy").click()
+    assert "/accounts/invites/" in page.evaluate("() => navigator.clipboard.readText()")
     watcher.check(page)
