@@ -114,11 +114,14 @@
   }
 
   // ---------- growing textareas ----------
+  // CSS `field-sizing: content` does it where supported (workbench.css); elsewhere the rows
+  // attribute grows with the lines - never an inline style, which the policy would refuse.
   const sizesItself = window.CSS && CSS.supports("field-sizing", "content");
   function grow(area) {
     if (sizesItself) return;
-    area.style.height = "auto";
-    area.style.height = `${area.scrollHeight + 2}px`;
+    if (!area.dataset.minRows) area.dataset.minRows = String(area.rows || 1);
+    const lines = area.value.split("\n").length;
+    area.rows = Math.min(Math.max(lines, Number(area.dataset.minRows)), 24);
   }
 
   // ---------- Raw / Rendered ----------
