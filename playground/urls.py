@@ -14,3 +14,6 @@ urlpatterns = [
     path("runs/", include("playground.runs.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The 500 page needs the request for its CSP nonce; Django's default handler renders without one.
+handler500 = "playground.errors.server_error"

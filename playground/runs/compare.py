@@ -70,13 +70,25 @@ def _targets_of(run: Run) -> list[dict[str, Any]]:
 
 
 def _default_targets(user: Any) -> list[dict[str, Any]]:
-    """Return the targets of the user's last run, else one per key (up to three)."""
-    last = Run.objects.for_user(user).first()
-    targets = _targets_of(last) if last is not None else []
-    if targets:
-        return targets
+    """Return one target per key (up to three), each with the catalog's suggested model."""
     credentials = Credential.objects.for_user(user)[:DEFAULT_TARGETS]
     return [{"credential": c.code, "model": suggested_model(c.provider)} for c in credentials]
+
+
+OVERRIDE_FIELDS = ("temperature", "max_tokens", "thinking", "json_mode", "stop")
+
+
+def _without_overrides(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{key: row[key] for key in ("credential", "model")} for row in targets]
+
+
+def _overridden_rows(targets: list[dict[str, Any]]) -> int:
+    """Return how many target rows carry an override (the page names each one as a chip)."""
+    return sum(
+        1
+        for row in targets
+        if any(row.get(key) not in (None, "", [], False) for key in OVERRIDE_FIELDS)
+    )
 
 
 def suggested_model(provider_id: str) -> str:
@@ -127,11 +139,17 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
 
 
 def initial_context(request: HttpRequest) -> dict[str, Any]:
-    """Return the compare page's first state: from ?template=, from ?run=, or blank."""
+    """Return the compare page's first state: from ?template=, from ?run=, or the last run.
+
+    A return visit restores the last run whole, prompt and targets with their overrides, and
+    the page says so (a banner, a chip per override); `?blank=1` starts from an empty prompt
+    with the last run's keys and models but none of its overrides.
+    """
     user = request.user
     template = _template_for(request, request.GET.get("template"))
-    run = None
-    if template is None and not request.GET and not Run.objects.for_user(user).exists():
+    last = Run.objects.for_user(user).first()
+    run = source = None
+    if template is None and not request.GET and last is None:
         # A first visit starts from a ready example rather than an empty form.
         template = PrefixTemplate.objects.visible_to(user).filter(key=FIRST_TEMPLATE).first()
     if template is None and request.GET.get("run"):
@@ -139,8 +157,15 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
             run = Run.objects.for_user(user).filter(code=request.GET["run"]).first()
         except Exception:
             run = None
+        source = "run" if run is not None else None
+    elif template is None and not request.GET and last is not None:
+        run, source = last, "last"
     turns: Any = template.raw_prompt().turns if template else (run.turns if run else [])
-    targets = _targets_of(run) if run is not None else _default_targets(user)
+    if run is not None:
+        targets = _targets_of(run)
+    else:
+        targets = _without_overrides(_targets_of(last)) if last is not None else []
+    targets = targets or _default_targets(user)
     variables = template.variables() if template else []
     values = dict(run.variables) if run else {}
     initial = _prompt_initial(template, run)
@@ -155,6 +180,9 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
         turns=_turn_forms(turns),
         targets=_target_forms(user, targets),
         variables=[(variable, values.get(variable.name, "")) for variable in variables],
+        source_run=run,
+        source=source,
+        overridden_rows=_overridden_rows(targets) if run is not None else 0,
     )
 
 

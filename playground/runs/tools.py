@@ -108,3 +108,65 @@ def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
         word_diff(left.full_text, right.full_text),
         round(similarity(left.full_text, right.full_text) * 100, 1),
     )
+
+
+def column_export(column: RunColumn) -> dict[str, Any]:
+    """Return a column's whole exchange as JSON-ready data, without the key.
+
+    Each part carries the request as Inspect shows it (`request_dump`, redacted by the provider
+    layer before it was saved) and the response as it arrived; no credential field is included.
+    """
+    run = column.run
+    return {
+        "run": str(run.code),
+        "created_at": run.created_at.isoformat(),
+        "provider": column.provider,
+        "dialect": column.dialect,
+        "model": column.model,
+        "simulator": column.is_simulator,
+        "overrides": column.overrides,
+        "prompt": {
+            "system": run.system,
+            "turns": run.turns,
+            "prefix": run.prefix,
+            "reasoning_prefix": run.reasoning_prefix,
+            "suffix": run.suffix,
+            "stop": run.stop,
+            "params": run.params,
+            "variables": run.variables,
+        },
+        "continuation": column.text,
+        "full_text": column.full_text,
+        "reasoning": column.reasoning,
+        "parts": [_segment_export(segment) for segment in column.segment_list],
+    }
+
+
+def _segment_export(segment: Segment) -> dict[str, Any]:
+    return {
+        "index": segment.index,
+        "status": segment.status,
+        "prefix": segment.prefix,
+        "text": segment.text,
+        "reasoning": segment.reasoning,
+        "finish_reason": segment.finish_reason,
+        "stop_sequence": segment.stop_sequence,
+        "error": {"kind": segment.error_kind, "message": segment.error_message}
+        if segment.error_kind or segment.error_message
+        else None,
+        "notes": segment.notes,
+        "usage": {"input_tokens": segment.input_tokens, "output_tokens": segment.output_tokens},
+        "ttft_ms": segment.ttft_ms,
+        "elapsed_ms": segment.elapsed_ms,
+        "cost": None if segment.cost is None else str(segment.cost),
+        "currency": segment.currency,
+        "request": segment.request_dump,
+        "response_status": segment.response_status,
+        "response_raw": segment.response_raw,
+    }
+
+
+def download_name(column: RunColumn, extension: str) -> str:
+    """Return a file name for a column's download: run, column number and model, ASCII only."""
+    model = re.sub(r"[^A-Za-z0-9._-]+", "-", column.model).strip("-.")[:60] or "model"
+    return f"run-{str(column.run.code)[:8]}-col{column.position + 1}-{model}.{extension}"

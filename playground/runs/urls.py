@@ -30,5 +30,11 @@ urlpatterns = [
     ),
     path("<uuid:code>/columns/<int:position>/inspect/", views.inspect, name="inspect"),
     path("<uuid:code>/columns/<int:position>/code/", views.code, name="code"),
+    path("<uuid:code>/columns/<int:position>/rendered/", views.rendered, name="rendered"),
+    path(
+        "<uuid:code>/columns/<int:position>/download.<str:kind>",
+        views.download,
+        name="download",
+    ),
     path("shared/<str:token>/", views.shared, name="shared"),
 ]

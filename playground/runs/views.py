@@ -26,6 +26,7 @@ from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
 from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus
+from .rendering import render_markdown
 
 
 def _get_run(request: HttpRequest, code: Any) -> Run:
@@ -256,6 +257,36 @@ def code(request: HttpRequest, code: Any, position: int) -> HttpResponse:
     segment = column.segment_list[0]
     context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
     return _tool_page(request, "runs/code.html", context)
+
+
+@require_GET
+def rendered(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+    """Return a finished column's text as sanitised Markdown (the column's Rendered view)."""
+    column = _get_column(request, code, position)
+    context = {"column": column, "busy": column.is_busy}
+    if not column.is_busy:
+        text = column.full_text + column.run.suffix
+        context["html"] = render_markdown(text)
+    return render(request, "runs/_column.html#rendered", context)
+
+
+DOWNLOAD_TYPES = {"txt": "text/plain; charset=utf-8", "json": "application/json"}
+
+
+@require_GET
+def download(request: HttpRequest, code: Any, position: int, kind: str) -> HttpResponse:
+    """Return a column as a file: its text (.txt), or its whole exchange minus the key (.json)."""
+    if kind not in DOWNLOAD_TYPES:
+        raise Http404("No such download.")
+    column = _get_column(request, code, position)
+    if kind == "txt":
+        body = column.full_text + column.run.suffix
+    else:
+        body = tools.pretty_json(tools.column_export(column)) + "\n"
+    response = HttpResponse(body.encode(), content_type=DOWNLOAD_TYPES[kind])
+    response["Content-Disposition"] = f'attachment; filename="{tools.download_name(column, kind)}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @require_GET

@@ -27,7 +27,9 @@ def test_it_searches_the_library_as_you_type(page: Any, live_url: str, alice: Us
     page.goto(f"{live_url}/templates/")
 
     page.fill("input[name=q]", "code fence")
-    page.wait_for_function("document.querySelectorAll('.library-table tbody tr').length < 10")
+    # Predicates are functions, not expression strings: Playwright evals a bare expression
+    # inside the page, which the site's Content-Security-Policy (no 'unsafe-eval') refuses.
+    page.wait_for_function("() => document.querySelectorAll('.library-table tbody tr').length < 10")
 
     names = page.locator(".library-name > a").all_inner_texts()
     assert "Python code fence" in names
@@ -49,7 +51,7 @@ def test_it_adds_moves_and_removes_turns_keeping_what_was_typed(
     page.fill("textarea[name=turns-1-content]", "second")
     page.click("button[value=up-1]")
     page.wait_for_function(
-        "document.querySelector('textarea[name=turns-0-content]').value === 'second'"
+        "() => document.querySelector('textarea[name=turns-0-content]').value === 'second'"
     )
 
     assert page.input_value("textarea[name=turns-1-content]") == "first"

@@ -161,7 +161,8 @@ def test_it_adds_rows_and_detects_variables(alice_client: Client, alice: Any) ->
         "/runs/variables/",
         {"prefix": "Dear {{ name }},", "turn0-content": "{{topic}}", "var-name": "Ada"},
     ).content.decode()
-    assert 'name="var-name" value="Ada"' in found
+    # Variables are textareas (multi-line values); the value typed so far is kept.
+    assert re.search(r'<textarea[^>]*name="var-name"[^>]*>\nAda</textarea>', found)
     assert 'name="var-topic"' in found
 
 
@@ -199,3 +200,63 @@ def test_it_takes_per_target_overrides(alice_client: Client, alice: Any) -> None
         in page
     )
     assert 'name="t0-json_mode" value="on" checked' in page
+
+
+def test_a_return_visit_restores_the_prompt_and_shows_the_overrides(
+    alice_client: Client, alice: Any
+) -> None:
+    credential = make_credential(alice)
+    _post(
+        alice_client,
+        credential,
+        prefix="Dear team, \n",
+        **{"t0-json_mode": "on", "t0-temperature": "0.2", "t0-stop": "END"},
+    )
+    body = alice_client.get("/runs/").content.decode()
+    assert "Restored from your last run" in body
+    assert ">\nDear team, \n</textarea>" in body  # the prompt came back, whitespace and all
+    assert 'name="t0-json_mode" value="on" checked' in body
+    chips = re.findall(r'<span class="chip" data-override="(\w+)">([^<]+)<', body)
+    assert chips == [("temperature", "temp 0.2"), ("stop", "1 stop"), ("json_mode", "JSON mode")]
+    assert "1 target carries over its overrides" in body
+    assert "data-clear-all-overrides" in body
+
+
+def test_start_blank_keeps_the_targets_but_not_the_prompt_or_overrides(
+    alice_client: Client, alice: Any
+) -> None:
+    credential = make_credential(alice)
+    _post(alice_client, credential, prefix="Remember me", **{"t0-json_mode": "on"})
+    body = alice_client.get("/runs/?blank=1").content.decode()
+    assert "Remember me" not in body
+    assert "Restored from your last run" not in body
+    assert 'name="t0-json_mode" value="on" checked' not in body
+    assert 'data-override="json_mode"' not in body
+    option = re.search(rf'<option value="{credential.code}"[^>]*>', body)
+    assert option is not None and "selected" in option.group(0)
+
+
+def test_a_multi_line_variable_keeps_its_lines_and_shows_its_default_whole(
+    alice_client: Client, alice: Any
+) -> None:
+    template = PrefixTemplate(
+        name="Schema",
+        owner=alice,
+        prefix="{{schema}}\nSELECT",
+        variable_notes=[{"name": "schema", "default": "CREATE TABLE a (\n  id int\n);"}],
+    )
+    template.save()
+    page = alice_client.get(f"/runs/?template={template.code}").content.decode()
+    field = re.search(r'<textarea class="variable-input"[^>]*>', page)
+    assert field is not None
+    assert 'rows="3"' in field.group(0)
+    assert 'placeholder="CREATE TABLE a (\n  id int\n);"' in field.group(0)
+    credential = make_credential(alice)
+    _post(
+        alice_client,
+        credential,
+        template=str(template.code),
+        prefix="{{schema}}\nSELECT",
+        **{"var-schema": "CREATE TABLE b (\n  x int\n);"},
+    )
+    assert Run.objects.get().prefix == "CREATE TABLE b (\n  x int\n);\nSELECT"

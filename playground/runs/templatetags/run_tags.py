@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django import template
 from django.utils.html import escape
@@ -60,3 +61,43 @@ def json_pretty(value: object) -> str:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return ""
+
+
+# The labels of a target row's override chips; static/js/app.js draws the same ones as you type.
+def _stop_label(value: object) -> str:
+    count = len([line for line in str(value).split("\n") if line != ""])
+    return "1 stop" if count == 1 else f"{count} stops"
+
+
+CHIP_LABELS: dict[str, Any] = {
+    "temperature": lambda value: f"temp {value}",
+    "max_tokens": lambda value: f"max {value} tokens",
+    "thinking": lambda value: f"thinking {value}",
+    "stop": _stop_label,
+    "json_mode": lambda value: "JSON mode",
+}
+
+
+@register.filter
+def override_chips(form: Any) -> list[tuple[str, str]]:
+    """Return (field, label) for each override a target form row has set, bound or initial."""
+    chips = []
+    for name, label in CHIP_LABELS.items():
+        value = form[name].value()
+        if value is None or value is False or str(value).strip() == "":
+            continue
+        if name == "json_mode" and str(value).lower() in ("false", "off", ""):
+            continue
+        chips.append((name, label(value)))
+    return chips
+
+
+MAX_TEXTAREA_ROWS = 24
+
+
+@register.filter
+def textarea_rows(value: object, default: object = None) -> int:
+    """Return enough rows to show `value`, or the default when there is one, whole."""
+    texts = [str(value or ""), str(default or "")]
+    lines = max(text.count("\n") + 1 for text in texts)
+    return max(1, min(lines, MAX_TEXTAREA_ROWS))
