@@ -196,6 +196,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per process, so two test runs on one machine do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection pool per process (psycopg_pool, through Django): a burst of run starts waits
+    # for a free connection instead of each opening its own and the server refusing the rest
+    # ("too many clients"). Closing a connection returns it to the pool.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_SIZE", 8, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30, minimum=1),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -273,6 +282,9 @@ RUN_FIRST_TOKEN_TIMEOUT = env_int("RUN_FIRST_TOKEN_TIMEOUT", 60, minimum=1)
 RUN_STALL_TIMEOUT = env_int("RUN_STALL_TIMEOUT", 60, minimum=1)
 RUN_TOTAL_TIMEOUT = env_int("RUN_TOTAL_TIMEOUT", 600, minimum=1)
 RUN_COALESCE_SECONDS = env_int("RUN_COALESCE_MS", 40) / 1000
+# Most text (continuation + reasoning) one column keeps; past it the column ends, its text kept
+# and its upstream request closed, so no stream can fill the worker's memory or the database.
+RUN_MAX_OUTPUT_CHARS = env_int("RUN_MAX_OUTPUT_CHARS", 500_000, minimum=1000)
 # How many runs one user may have streaming at once (each run holds 1-6 upstream requests).
 MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
 # Images uploaded for a turn are kept in the database and sent inline; this caps their size.

@@ -44,6 +44,7 @@ from playground.providers import (
     Usage,
     stream_completion,
 )
+from playground.providers.errors import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class ColumnOutcome:
     finish: Finish | None = None
     error: ProviderError | None = None
     stopped: bool = False
+    limited: bool = False  # ended by the site's output limit, its text kept
+    secret_removed: bool = False  # the column's own key was scrubbed from what it showed
     recorder: Recorder = field(default_factory=Recorder)
 
     @property
@@ -146,6 +149,7 @@ def _unexpected_error() -> ProviderError:
 class _Pending:
     text: str = ""
     reasoning: str = ""
+    reasoning_chars: int = 0  # all reasoning so far, counted against the output limit
     since: float | None = None
     sent_at: float = -math.inf
     metrics_sent_at: float = 0.0
@@ -167,6 +171,7 @@ class RunRelay:
         allow_private: bool = False,
         coalesce: float = 0.04,
         coalesce_chars: int = 256,
+        max_output_chars: int = 1_000_000,
         metrics_every: float = 0.25,
         keepalive: float = 15.0,
         stop_poll: StopPoll | None = None,
@@ -182,6 +187,7 @@ class RunRelay:
         self.allow_private = allow_private
         self.coalesce = coalesce
         self.coalesce_chars = coalesce_chars
+        self.max_output_chars = max_output_chars
         self.metrics_every = metrics_every
         self.keepalive = keepalive
         self.stop_poll = stop_poll
@@ -265,17 +271,24 @@ class RunRelay:
         pending = self._pending[index]
         now = time.monotonic()
         if isinstance(event, TextDelta | ReasoningDelta):
+            if outcome.done:
+                return False  # text a producer sent after its column ended (output limit)
             if outcome.first_token_at is None:
                 outcome.first_token_at = now
             if pending.since is None:
                 pending.since = now
+            room = self.max_output_chars - outcome.char_count - pending.reasoning_chars
+            piece = event.text[: max(0, room)]
             if isinstance(event, TextDelta):
-                outcome.text.append(event.text)
-                outcome.char_count += len(event.text)
-                pending.text += event.text
+                outcome.text.append(piece)
+                outcome.char_count += len(piece)
+                pending.text += piece
             else:
-                outcome.reasoning.append(event.text)
-                pending.reasoning += event.text
+                outcome.reasoning.append(piece)
+                pending.reasoning_chars += len(piece)
+                pending.reasoning += piece
+            if len(piece) < len(event.text):
+                return self._limit(index, now)
             return False
         if isinstance(event, Usage):
             outcome.usage = event
@@ -299,6 +312,17 @@ class RunRelay:
         outcome.ended_at = now
         return True
 
+    def _limit(self, index: int, now: float) -> bool:
+        """End a column at the output limit: keep its text, close its upstream request."""
+        outcome = self.outcomes[index]
+        outcome.limited = True
+        outcome.finish = Finish("length", raw_reason="output_limit")
+        outcome.ended_at = now
+        task = self._tasks.get(index)
+        if task is not None and not task.done() and index not in self._closing:
+            task.cancel()
+        return True
+
     def _flush(self, index: int, *, force: bool) -> str:
         """Return the frames for a column's buffered text, when due (or forced)."""
         pending = self._pending[index]
@@ -313,13 +337,15 @@ class RunRelay:
             )
         )
         frames = []
-        if due and pending.reasoning:
-            frames.append(format_event(f"col-{index}-reasoning", escape_text(pending.reasoning)))
-        if due and pending.text:
-            frames.append(format_event(f"col-{index}-text", escape_text(pending.text)))
         if due:
-            pending.text = pending.reasoning = ""
-            pending.since = None
+            key = self.jobs[index].target.api_key
+            reasoning, pending.reasoning = self._scrubbed(index, pending.reasoning, key, force)
+            text, pending.text = self._scrubbed(index, pending.text, key, force)
+            if reasoning:
+                frames.append(format_event(f"col-{index}-reasoning", escape_text(reasoning)))
+            if text:
+                frames.append(format_event(f"col-{index}-text", escape_text(text)))
+            pending.since = None if not (pending.text or pending.reasoning) else now
             pending.sent_at = now
         if force or (frames and now - pending.metrics_sent_at >= self.metrics_every):
             pending.metrics_sent_at = now
@@ -327,6 +353,21 @@ class RunRelay:
                 format_event(f"col-{index}-metrics", self.renderer.metrics(self.outcomes[index]))
             )
         return "".join(frames)
+
+    def _scrubbed(self, index: int, text: str, key: str, force: bool) -> tuple[str, str]:
+        """Return (what to send now with the key removed, what to hold back for later).
+
+        A key the model echoes may arrive split over several deltas: a tail of the text that
+        could be the start of the key waits for the next flush (or the column's end).
+        """
+        if not text or not key:
+            return text, ""
+        hold = 0 if force else _key_tail(text, key)
+        send, rest = text[: len(text) - hold], text[len(text) - hold :]
+        clean = scrub(send, key)
+        if clean != send:
+            self.outcomes[index].secret_removed = True
+        return clean, rest
 
     def _next_wakeup(self, last_frame_at: float, last_poll_at: float) -> float:
         now = time.monotonic()
@@ -436,6 +477,19 @@ class RunRelay:
             if not outcome.done:
                 outcome.stopped = True
                 outcome.ended_at = time.monotonic()
+
+
+KEY_TAIL_MIN = 4  # a shorter tail that matches the key is too common in prose to hold back
+
+
+def _key_tail(text: str, key: str) -> int:
+    """Return the length of the longest tail of `text` (4+ characters) that occurs in `key`."""
+    longest = 0
+    for size in range(KEY_TAIL_MIN, min(len(text), len(key)) + 1):
+        if text[-size:] not in key:
+            break  # a longer tail contains this one, so it cannot be in the key either
+        longest = size
+    return longest
 
 
 def replay_frames(

@@ -271,6 +271,20 @@ def shorten_data_urls(value: Any) -> Any:
     return value
 
 
+def outcome_notes(outcome: ColumnOutcome) -> list[str]:
+    """Return the notes the relay adds to a segment: the output limit, a removed secret."""
+    notes = []
+    if outcome.limited:
+        notes.append(
+            f"Output limit reached: this site keeps at most "
+            f"{settings.RUN_MAX_OUTPUT_CHARS:,} characters per column, so the request was "
+            "closed there. The text above is what arrived."
+        )
+    if outcome.secret_removed:
+        notes.append("A secret was removed from this column's text.")
+    return notes
+
+
 def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
     """Save every column's outcome and the run's status, once, in one transaction."""
     close_old_connections()
@@ -278,6 +292,7 @@ def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
         with transaction.atomic():
             for position, segment in plan.segments.items():
                 fields = _outcome_fields(plan.columns[position], outcomes[position])
+                fields["notes"] = list(segment.notes or []) + outcome_notes(outcomes[position])
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 segment.save(update_fields=list(fields))
@@ -317,6 +332,7 @@ def relay_for(plan: StreamPlan, client: Callable[[], httpx.AsyncClient]) -> RunR
         ),
         allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
         coalesce=settings.RUN_COALESCE_SECONDS,
+        max_output_chars=settings.RUN_MAX_OUTPUT_CHARS,
         stop_poll=stop_poller(str(plan.run.code)),
     )
 
@@ -337,7 +353,8 @@ class HtmlRenderer:
         # a column's end from the same template and the same fields.
         # The recorded exchange is left out: the fragment never shows it, and scrubbing the key
         # from the raw body took ~7 ms of the event loop per column (bench/relay.py).
-        segment = Segment(column=column, index=saved.index, prefix=saved.prefix, notes=saved.notes)
+        notes = list(saved.notes or []) + outcome_notes(outcome)
+        segment = Segment(column=column, index=saved.index, prefix=saved.prefix, notes=notes)
         for name, value in _outcome_fields(column, outcome, exchange=False).items():
             setattr(segment, name, value)
         return render_to_string(
