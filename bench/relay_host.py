@@ -144,6 +144,8 @@ def wait_for_quiet(threshold: float, max_wait: float) -> float:
 
 def machine() -> dict[str, str]:
     """Return the CPU, kernel and versions the figures were measured with."""
+    from importlib.metadata import version
+
     import django
     import uvicorn
 
@@ -162,5 +164,6 @@ def machine() -> dict[str, str]:
         "cpu": f"{model}, {os.cpu_count()} cores, {mem_kib / 1024 / 1024:.0f} GiB RAM",
         "kernel": platform.release(),
         "versions": f"Python {platform.python_version()}, Django {django.__version__}, "
-        f"uvicorn {uvicorn.__version__}, httpx {httpx.__version__}",
+        f"uvicorn {uvicorn.__version__}, httpx {httpx.__version__} over httpx-aiohttp "
+        f"{version('httpx-aiohttp')} (aiohttp {version('aiohttp')})",
     }

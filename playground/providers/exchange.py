@@ -49,8 +49,8 @@ def _connect_cause(error: BaseException) -> BaseException | None:
             current, BlockedAddress | HostNotFound | socket.gaierror | ConnectionRefusedError
         ):
             return current
-        if isinstance(current, ssl.SSLError) and found is None:
-            found = current
+        if isinstance(current, ssl.SSLError):
+            found = current  # the innermost one says most
         nested = getattr(current, "os_error", None)  # aiohttp's connector errors carry it
         if isinstance(nested, BaseException) and id(nested) not in seen:
             current = nested
@@ -63,7 +63,8 @@ def _tls_reason(error: ssl.SSLError) -> str:
     """Return a short reason for a TLS failure, with no secret in it (there is none to leak)."""
     if isinstance(error, ssl.SSLCertVerificationError):
         return error.verify_message or "the certificate could not be verified"
-    return error.reason or "the handshake failed"
+    reason = getattr(error, "reason", None)
+    return reason.replace("_", " ").lower() if isinstance(reason, str) else "the handshake failed"
 
 
 BODY_LIMIT = 8 * 1024 * 1024
