@@ -20,7 +20,7 @@ from django_htmx.middleware import HtmxDetails
 from . import schema
 from .diff import diff_contents
 from .editor import Editor, apply_turn_action, blank_draft, draft_from_data, draft_from_template
-from .forms import ImportForm, LibraryFilterForm
+from .forms import ImportForm, LibraryFilterForm, budget
 from .models import PrefixTemplate, TemplateRevision, Visibility
 
 PAGE_SIZE = 25
@@ -302,7 +302,7 @@ def import_templates(request: HtmxHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[schema.Problem] = []
     if request.method == "POST" and form.is_valid():
-        contents, problems = schema.parse(form.cleaned_data["json"])
+        contents, problems = schema.parse(form.cleaned_data["json"], budget())
         if not problems:
             with transaction.atomic():
                 for content in contents:
