@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from . import schema
-from .diff import diff_contents
+from .diff import MAX_ROWS, diff_contents
 from .editor import Editor, apply_turn_action, blank_draft, draft_from_data, draft_from_template
 from .forms import ImportForm, LibraryFilterForm, budget
 from .models import PrefixTemplate, TemplateRevision, Visibility
@@ -264,6 +264,7 @@ def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
         "old": old_revision,
         "fields": diff_contents(old_revision.content if old_revision else {}, new_revision.content),
         "numbers": template.revisions.values_list("number", flat=True),
+        "max_rows": MAX_ROWS,
     }
     return render(request, "prompts/diff.html", context)
 

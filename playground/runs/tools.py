@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 from playground.providers import ProviderError, Target, get_provider, to_curl, to_python
 
-from .diff import Piece, similarity, word_diff
+from .diff import Piece, compare
 from .models import RunColumn, Segment
 from .streaming import completion_request, keep_reference, upload_resolver
 
@@ -104,13 +104,12 @@ class ColumnDiff:
     right: RunColumn
     pieces: list[Piece]
     similarity: float
+    notes: tuple[str, ...] = ()
 
 
 def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
     """Return the word-level diff of two columns' full texts (prefix and continuation)."""
+    result = compare(left.full_text, right.full_text)
     return ColumnDiff(
-        left,
-        right,
-        word_diff(left.full_text, right.full_text),
-        round(similarity(left.full_text, right.full_text) * 100, 1),
+        left, right, result.pieces, round(result.similarity * 100, 1), tuple(result.notes)
     )
