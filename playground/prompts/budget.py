@@ -9,7 +9,7 @@ parsing a document, diffing), and every refusal names the limit and the setting 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,22 @@ def from_settings(settings: Any) -> Budget:
 def too_long(what: str, size: int, limit: int, setting: str) -> str:
     """Return the message for a text over its limit, naming the limit and its setting."""
     return f"{what} is {size:,} characters; the limit is {limit:,} ({setting})."
+
+
+@overload
+def small_int(text: str | None, default: int) -> int: ...
+
+
+@overload
+def small_int(text: str | None, default: None = None) -> int | None: ...
+
+
+def small_int(text: str | None, default: int | None = None) -> int | None:
+    """Return `text` as a whole number of at most 9 ASCII digits, else `default`.
+
+    Query strings and button values carry page numbers, positions and indexes; str.isdigit()
+    accepts "²" and 5,000-digit numbers, which int() then refuses with a ValueError.
+    """
+    if text is None or not (0 < len(text) <= 9) or not text.isascii() or not text.isdigit():
+        return default
+    return int(text)

@@ -17,6 +17,7 @@ from django import forms
 from playground.accounts.models import Team, User
 
 from . import schema
+from .budget import small_int
 from .forms import (
     TemplateForm,
     budget,
@@ -118,9 +119,9 @@ def apply_turn_action(turns: list[dict[str, str]], action: str) -> list[dict[str
             turns.append({"role": role, "content": "", "images": ""})
         return turns
     verb, _, number = action.partition("-")
-    if not number.isdigit() or int(number) >= len(turns):
+    index = small_int(number)
+    if index is None or index >= len(turns):
         return turns
-    index = int(number)
     if verb == "remove":
         del turns[index]
     elif verb == "up" and index > 0:

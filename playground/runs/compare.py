@@ -17,7 +17,7 @@ from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
-from playground.prompts.budget import Budget, too_long
+from playground.prompts.budget import Budget, small_int, too_long
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.variables import (
     MissingVariables,
@@ -177,10 +177,11 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
 
 
 def _used_column(run: Run | None, position: str | None) -> RunColumn | None:
-    if run is None or not position or not position.isdigit():
+    number = small_int(position)
+    if run is None or number is None:
         return None
     return (
-        RunColumn.objects.filter(run=run, position=int(position))
+        RunColumn.objects.filter(run=run, position=number)
         .prefetch_related("segments")
         .select_related("run")
         .first()

@@ -87,7 +87,8 @@ def image_problem(url: str) -> str:
 
 def row_indexes(data: QueryDict, prefix: str, field: str) -> list[int]:
     """Return the row numbers posted for `prefix{N}-{field}`, in ascending order."""
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-{re.escape(field)}$")
+    # At most four ASCII digits: a row number, never a 5,000-digit one int() would refuse.
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d{{1,4}})-{re.escape(field)}$", re.ASCII)
     found = {int(match.group(1)) for key in data if (match := pattern.match(key))}
     return sorted(found)
 
