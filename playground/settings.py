@@ -289,3 +289,18 @@ RUN_MAX_OUTPUT_CHARS = env_int("RUN_MAX_OUTPUT_CHARS", 500_000, minimum=1000)
 MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
 # Images uploaded for a turn are kept in the database and sent inline; this caps their size.
 MAX_IMAGE_UPLOAD_BYTES = env_int("MAX_IMAGE_UPLOAD_MB", 5, minimum=1) * 1_048_576
+
+# Input budgets (docs/limits.md): every request's work is bounded before it starts, and a refusal
+# names the limit. A prompt after its variables are filled in (and a template with its defaults):
+MAX_PROMPT_CHARS = env_int("MAX_PROMPT_CHARS", 200_000, minimum=1)
+# One text of a prompt or template: the system prompt, a turn, the prefix, a variable's value.
+MAX_TEXT_CHARS = env_int("MAX_TEXT_CHARS", 100_000, minimum=1)
+MAX_TURNS = env_int("MAX_TURNS", 50, minimum=1)
+# 16 is DeepSeek's limit; a provider's own lower limit (catalog.json) applies to its columns.
+MAX_STOP_SEQUENCES = env_int("MAX_STOP_SEQUENCES", 16, minimum=1)
+MAX_STOP_CHARS = env_int("MAX_STOP_CHARS", 200, minimum=1)
+MAX_IMPORT_MB = env_int("MAX_IMPORT_MB", 5, minimum=1)
+MAX_IMPORT_DEPTH = env_int("MAX_IMPORT_DEPTH", 20, minimum=6)
+# Uploaded images are kept in the database: a per-user quota on their number and total size.
+MAX_IMAGES_PER_USER = env_int("MAX_IMAGES_PER_USER", 50, minimum=1)
+MAX_IMAGE_STORAGE_MB = env_int("MAX_IMAGE_STORAGE_MB", 50, minimum=1)

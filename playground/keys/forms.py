@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from playground.providers.catalog import provider_choices
 from playground.providers.urlpolicy import UnsafeBaseURL, check_base_url
 
-from .models import Credential, catalog_entry, dialect_choices
+from .models import Credential, base_url_shape_problem, catalog_entry, dialect_choices
 
 KEY_MIN_LENGTH = 8
 KEY_MAX_LENGTH = 1000
@@ -96,6 +96,9 @@ def _clean_base_url(form: forms.BaseForm) -> str:
     url = form.cleaned_data.get("base_url", "").strip().rstrip("/")
     if not url:
         return ""
+    shape = base_url_shape_problem(url)
+    if shape:
+        raise forms.ValidationError(shape, code="invalid")
     try:
         check_base_url(url, allow_private=settings.ALLOW_PRIVATE_BASE_URLS)
     except ValueError as exc:  # UnsafeBaseURL, or a URL too broken to parse

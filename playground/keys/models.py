@@ -220,10 +220,35 @@ class Credential(models.Model):
         provider = catalog_entry(self.provider)
         return provider.models if provider else ()
 
+    def base_url_problem(self) -> str:
+        """Return why the base URL cannot be called (a malformed port), or ""."""
+        return base_url_shape_problem(self.effective_base_url)
+
     @property
     def is_simulator(self) -> bool:
         """Return whether requests go to this site's built-in provider simulator."""
         return urlsplit(self.effective_base_url).path.startswith("/sim/")
+
+
+def base_url_shape_problem(url: str) -> str:
+    """Return why `url` is not a well-formed base URL (its port, its host), or "".
+
+    The SSRF policy (providers/urlpolicy.py) decides where a URL may point; this only catches
+    what no HTTP client can parse, such as the port in `https://host:80:8302/v1`.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # its message can quote the URL, which may hold a secret
+        return "Enter a valid URL, such as https://llm.example.com/v1."
+    try:
+        port = parts.port
+    except ValueError:
+        return "The port in the base URL is not a number from 1 to 65535."
+    if port == 0:
+        return "The port in the base URL is not a number from 1 to 65535."
+    if url and not parts.hostname:
+        return "The base URL has no host name."
+    return ""
 
 
 class ProbeVerdict(models.TextChoices):

@@ -23,6 +23,7 @@ from django_htmx.middleware import HtmxDetails
 
 from playground import providers
 from playground.http import get_client
+from playground.providers.probe import PROBE_PREFIX
 
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
 from .models import Credential, ProbeResult
@@ -192,6 +193,13 @@ def _credential_for_probe(user: object, code: UUID) -> Credential:
 
 async def _run_probe(credential: Credential, model: str) -> ProbeResult:
     """Return the saved verdict of probing `model` with `credential`."""
+    problem = credential.base_url_problem()
+    if problem:
+        # Saved before the form checked ports: say so instead of handing it to the client.
+        outcome = providers.ProbeResult("error", problem, PROBE_PREFIX, "")
+        record = ProbeResult.from_outcome(credential, model, outcome)
+        await record.asave()
+        return record
     outcome = await providers.probe(
         get_client(),
         credential.target(),

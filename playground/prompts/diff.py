@@ -2,19 +2,28 @@
 
 Prefixes are whitespace-sensitive, so lines keep their newline and whitespace is its own token:
 a trailing space or a final newline shows up as a change, never as "no difference".
+
+The cost is bounded (matching.py): one page's diff draws on one allowance for matching lines
+and one for matching words, and shows at most MAX_ROWS changed rows. What the allowance cannot
+afford is shown whole (a changed line without its words marked, or every line between the
+common start and end as changed), and the field says so.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .matching import OverBudget, Work, opcodes, replaced, trimmed_opcodes
 
 LINE_RE = re.compile(r"[^\n]*\n|[^\n]+")
 TOKEN_RE = re.compile(r"\s|\w+|[^\w\s]")
 CONTEXT = 2
+# Most changed rows one diff page shows; the rest are counted, not drawn.
+MAX_ROWS = 3_000
+COARSE_NOTE = "Too long or too different to compare in detail: some changes are shown whole."
 
 
 @dataclass(frozen=True)
@@ -25,7 +34,8 @@ class Segment:
 
 @dataclass(frozen=True)
 class Line:
-    """One diff row: kind is "equal", "delete", "insert" or "skip" (unchanged lines folded)."""
+    """One diff row: kind is "equal", "delete", "insert", "skip" (unchanged lines folded) or
+    "omitted" (changed lines past MAX_ROWS, counted in `skipped`)."""
 
     kind: str
     segments: tuple[Segment, ...] = ()
@@ -36,17 +46,32 @@ class Line:
 class FieldDiff:
     label: str
     lines: tuple[Line, ...]
+    note: str = ""
+
+
+@dataclass
+class Allowance:
+    """What one diff page may spend: matcher steps for lines and for words, and rows."""
+
+    lines: Work = field(default_factory=Work)
+    words: Work = field(default_factory=Work)
+    rows: int = MAX_ROWS
+    coarse: bool = False
 
 
 def _lines(text: str) -> list[str]:
     return LINE_RE.findall(text)
 
 
-def _intraline(old: str, new: str) -> tuple[Line, Line]:
+def _intraline(old: str, new: str, allowance: Allowance) -> tuple[Line, Line]:
     a, b = TOKEN_RE.findall(old), TOKEN_RE.findall(new)
+    try:
+        ops = opcodes(a, b, allowance.words)
+    except OverBudget:
+        ops, allowance.coarse = replaced(a, b), True
     old_segments: list[Segment] = []
     new_segments: list[Segment] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for tag, i1, i2, j1, j2 in ops:
         changed = tag != "equal"
         if i2 > i1:
             old_segments.append(Segment("".join(a[i1:i2]), changed))
@@ -65,22 +90,44 @@ def _equal(lines: list[str], first: bool, last: bool) -> list[Line]:
     return [*head, Line("skip", skipped=len(lines) - keep_head - keep_tail), *tail]
 
 
-def diff_text(old: str, new: str) -> list[Line]:
+def _line_opcodes(a: list[str], b: list[str], allowance: Allowance) -> list[Any]:
+    for attempt in (opcodes, trimmed_opcodes):
+        try:
+            return attempt(a, b, allowance.lines)
+        except OverBudget:
+            pass
+    allowance.coarse = True
+    return replaced(a, b)
+
+
+def _changed_rows(deleted: list[str], inserted: list[str], allowance: Allowance) -> list[Line]:
+    """Return the rows of one changed block, words marked in paired lines, within MAX_ROWS."""
+    shown_deleted = deleted[: max(allowance.rows, 0)]
+    shown_inserted = inserted[: max(allowance.rows - len(shown_deleted), 0)]
+    allowance.rows -= len(shown_deleted) + len(shown_inserted)
+    pairs = min(len(shown_deleted), len(shown_inserted))
+    marked = [_intraline(shown_deleted[k], shown_inserted[k], allowance) for k in range(pairs)]
+    rows = [old_line for old_line, _ in marked]
+    rows += [Line("delete", (Segment(line, True),)) for line in shown_deleted[pairs:]]
+    rows += [new_line for _, new_line in marked]
+    rows += [Line("insert", (Segment(line, True),)) for line in shown_inserted[pairs:]]
+    left_out = len(deleted) + len(inserted) - len(shown_deleted) - len(shown_inserted)
+    if left_out:
+        rows.append(Line("omitted", skipped=left_out))
+    return rows
+
+
+def diff_text(old: str, new: str, allowance: Allowance | None = None) -> list[Line]:
     """Return the rows showing how `old` became `new`; unchanged runs are folded."""
+    allowance = allowance or Allowance()
     a, b = _lines(old), _lines(new)
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ops = _line_opcodes(a, b, allowance)
     rows: list[Line] = []
-    for index, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+    for index, (tag, i1, i2, j1, j2) in enumerate(ops):
         if tag == "equal":
-            rows += _equal(a[i1:i2], index == 0, index == len(opcodes) - 1)
-            continue
-        deleted, inserted = a[i1:i2], b[j1:j2]
-        pairs = min(len(deleted), len(inserted)) if tag == "replace" else 0
-        marked = [_intraline(deleted[k], inserted[k]) for k in range(pairs)]
-        rows += [old_line for old_line, _ in marked]
-        rows += [Line("delete", (Segment(line, True),)) for line in deleted[pairs:]]
-        rows += [new_line for _, new_line in marked]
-        rows += [Line("insert", (Segment(line, True),)) for line in inserted[pairs:]]
+            rows += _equal(a[i1:i2], index == 0, index == len(ops) - 1)
+        else:
+            rows += _changed_rows(a[i1:i2], b[j1:j2], allowance)
     return rows
 
 
@@ -127,8 +174,12 @@ def diff_contents(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
     """Return a FieldDiff for every field that differs between two revisions' contents."""
     before, after = dict(flatten(old)), dict(flatten(new))
     labels = list(after) + [label for label in before if label not in after]
-    return [
-        FieldDiff(label, tuple(diff_text(before.get(label, ""), after.get(label, ""))))
-        for label in labels
-        if before.get(label, "") != after.get(label, "")
-    ]
+    allowance = Allowance()
+    fields = []
+    for label in labels:
+        if before.get(label, "") == after.get(label, ""):
+            continue
+        allowance.coarse = False
+        lines = tuple(diff_text(before.get(label, ""), after.get(label, ""), allowance))
+        fields.append(FieldDiff(label, lines, COARSE_NOTE if allowance.coarse else ""))
+    return fields

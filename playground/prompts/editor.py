@@ -17,7 +17,15 @@ from django import forms
 from playground.accounts.models import Team, User
 
 from . import schema
-from .forms import TemplateForm, TurnFormSet, decode_stops, encode_stops, normalise_newlines
+from .budget import small_int
+from .forms import (
+    TemplateForm,
+    budget,
+    decode_stops,
+    encode_stops,
+    normalise_newlines,
+    turn_formset,
+)
 from .models import Category, PrefixTemplate, Visibility
 from .variables import find_names
 
@@ -82,8 +90,8 @@ def draft_from_data(data: Any) -> dict[str, Any]:
     """Return the editor's fields exactly as posted, without validating them."""
     draft: dict[str, Any] = {key: normalise_newlines(data.get(key, "")) for key in MAIN_FIELDS}
     try:
-        count = min(max(int(data.get("turns-TOTAL_FORMS", 0)), 0), schema.MAX_TURNS)
-    except ValueError:
+        count = min(max(int(data.get("turns-TOTAL_FORMS", 0)), 0), budget().turns)
+    except (ValueError, TypeError):
         count = 0
     draft["turns"] = [
         {
@@ -105,15 +113,15 @@ def apply_turn_action(turns: list[dict[str, str]], action: str) -> list[dict[str
     """Return `turns` after an editor button: "add", "remove-N", "up-N" or "down-N"."""
     turns = list(turns)
     if action == "add":
-        if len(turns) < schema.MAX_TURNS:
+        if len(turns) < budget().turns:
             last = turns[-1]["role"] if turns else "assistant"
             role = "assistant" if last == "user" else "user"
             turns.append({"role": role, "content": "", "images": ""})
         return turns
     verb, _, number = action.partition("-")
-    if not number.isdigit() or int(number) >= len(turns):
+    index = small_int(number)
+    if index is None or index >= len(turns):
         return turns
-    index = int(number)
     if verb == "remove":
         del turns[index]
     elif verb == "up" and index > 0:
@@ -155,12 +163,12 @@ class Editor:
         if data is not None:
             self.draft = draft_from_data(data)
             self.form = TemplateForm(data, initial=access, user=user, template=template)
-            self.turns = TurnFormSet(data, prefix="turns")
+            self.turns = turn_formset()(data, prefix="turns")
         else:
             self.draft = draft or blank_draft()
             initial = {key: self.draft[key] for key in MAIN_FIELDS}
             self.form = TemplateForm(initial=initial, user=user, template=template)
-            self.turns = TurnFormSet(initial=self.draft["turns"], prefix="turns")
+            self.turns = turn_formset()(initial=self.draft["turns"], prefix="turns")
         self.variables = [
             VariableRow(name, **self.draft["variables"].get(name, {}))
             for name in draft_variable_names(self.draft)
@@ -192,7 +200,7 @@ class Editor:
             if form.cleaned_data.get("content") or form.cleaned_data.get("images")
         ]
         problems: list[schema.Problem] = []
-        self.content = schema.read_template(self._raw_content(kept), "", problems)
+        self.content = schema.read_template(self._raw_content(kept), "", problems, budget())
         for problem in problems:
             self._attach(problem, kept)
         return not problems

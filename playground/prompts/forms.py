@@ -10,15 +10,22 @@ import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
 
 from playground.accounts.models import Team, User
 
 from . import schema
+from .budget import Budget, from_settings
 from .models import EDITOR_ROLES, Category, PrefixTemplate, Sort, Visibility
 
 STOP_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 STOP_ESCAPE_RE = re.compile(r"\\([nt\\])")
+
+
+def budget() -> Budget:
+    """Return the input budget configured in settings (docs/limits.md)."""
+    return from_settings(settings)
 
 
 def normalise_newlines(text: str) -> str:
@@ -47,7 +54,8 @@ class ExactTextField(forms.CharField):
 
     def __init__(self, rows: int = 4, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", schema.MAX_TEXT)
+        # No max_length here: the schema checks each text against MAX_TEXT_CHARS, read from
+        # settings when the form is validated, and names the limit in its message.
         # data-live: typing here refreshes the editor's live preview (see editor.html).
         attrs = {"rows": rows, "spellcheck": "false", "data-live": True}
         kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
@@ -168,9 +176,10 @@ class TurnForm(forms.Form):
         return [line.strip() for line in self.cleaned_data["images"].splitlines() if line.strip()]
 
 
-TurnFormSet = formset_factory(
-    TurnForm, extra=0, max_num=schema.MAX_TURNS, absolute_max=schema.MAX_TURNS, validate_max=True
-)
+def turn_formset() -> type[forms.BaseFormSet]:
+    """Return the editor's formset of turns, holding at most MAX_TURNS of them."""
+    most = budget().turns
+    return formset_factory(TurnForm, extra=0, max_num=most, absolute_max=most, validate_max=True)
 
 
 class ImportForm(forms.Form):
@@ -186,8 +195,12 @@ class ImportForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload is not None:
-            if upload.size > 5 * 1024 * 1024:
-                raise forms.ValidationError("The file is larger than 5 MB.")
+            limit = budget().import_bytes
+            if upload.size > limit:
+                raise forms.ValidationError(
+                    f"The file is {upload.size / 1_048_576:.1f} MB; an import may be at most "
+                    f"{limit / 1_048_576:g} MB (MAX_IMPORT_MB)."
+                )
             try:
                 data["json"] = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
-from .variables import NAME_RE, find_names
+from .budget import DEFAULT_BUDGET, Budget
+from .variables import NAME_RE, RenderedPrompt, Turn, Variable, find_names, rendered_size
 
 SCHEMA = "prefix-playground/templates"
 VERSION = 1
@@ -24,14 +27,14 @@ ROLES = ("user", "assistant")
 MAX_TEMPLATES = 1000
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
-MAX_TEXT = 100_000
 MAX_TAGS = 12
 MAX_TAG = 40
-MAX_TURNS = 50
 MAX_IMAGES = 8
 MAX_URL = 2000
-MAX_STOP = 16  # DeepSeek's limit, the strictest among the providers
-MAX_STOP_LENGTH = 200
+# Longest whole number in a document: parameters need a few digits, and Python refuses to
+# convert integers of over 4,300 digits (a ValueError that is not a JSON error).
+MAX_INTEGER_DIGITS = 20
+# Texts, turns, stops, import size and depth are configurable: budget.py, docs/limits.md.
 MAX_VARIABLES = 50
 MAX_VARIABLE_DESCRIPTION = 300
 MAX_TOKENS = 1_000_000
@@ -78,8 +81,14 @@ def is_https_url(url: str) -> bool:
 class _Reader:
     """Reads one JSON object field by field, recording a problem per bad field."""
 
-    def __init__(self, obj: dict[str, Any], path: str, problems: list[Problem]) -> None:
-        self.obj, self.path, self.problems = obj, path, problems
+    def __init__(
+        self,
+        obj: dict[str, Any],
+        path: str,
+        problems: list[Problem],
+        budget: Budget = DEFAULT_BUDGET,
+    ) -> None:
+        self.obj, self.path, self.problems, self.budget = obj, path, problems, budget
 
     def at(self, field: str) -> str:
         return f"{self.path}.{field}" if self.path else field
@@ -87,7 +96,7 @@ class _Reader:
     def fail(self, field: str, message: str) -> None:
         self.problems.append(Problem(self.at(field), message))
 
-    def text(self, field: str, *, limit: int = MAX_TEXT, required: bool = False) -> str:
+    def text(self, field: str, *, limit: int | None = None, required: bool = False) -> str:
         if field not in self.obj or self.obj[field] is None:
             if required:
                 self.fail(field, "required")
@@ -96,14 +105,21 @@ class _Reader:
         if not isinstance(value, str):
             self.fail(field, "must be a string")
             return ""
-        if len(value) > limit:
+        if limit is None:
+            limit = self.budget.text_chars
+            if len(value) > limit:
+                self.fail(
+                    field,
+                    f"at most {limit:,} characters (MAX_TEXT_CHARS; this one has {len(value):,})",
+                )
+        elif len(value) > limit:
             self.fail(field, f"at most {limit} characters (this one has {len(value)})")
         if "\x00" in value:
             # PostgreSQL cannot store NUL in text; no prompt needs one.
             self.fail(field, "must not contain NUL characters")
         return value
 
-    def items(self, field: str, limit: int) -> list[Any]:
+    def items(self, field: str, limit: int, setting: str = "") -> list[Any]:
         value = self.obj.get(field)
         if value is None:
             return []
@@ -111,7 +127,9 @@ class _Reader:
             self.fail(field, "must be a list")
             return []
         if len(value) > limit:
-            self.fail(field, f"at most {limit} items (this one has {len(value)})")
+            named = f"{setting}; " if setting else ""
+            self.fail(field, f"at most {limit} items ({named}this one has {len(value):,})")
+            return value[:limit]
         return value
 
     def number(self, field: str, low: float, high: float) -> float | None:
@@ -160,11 +178,11 @@ def _tags(reader: _Reader) -> list[str]:
     return tags
 
 
-def _turn(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
+def _turn(value: Any, path: str, problems: list[Problem], budget: Budget) -> dict[str, Any]:
     obj = _object(value, path, problems)
     if obj is None:
         return {"role": "user", "content": "", "images": []}
-    reader = _Reader(obj, path, problems)
+    reader = _Reader(obj, path, problems, budget)
     reader.unknown(("role", "content", "images"))
     role = obj.get("role")
     if role not in ROLES:
@@ -182,12 +200,13 @@ def _turn(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
 
 
 def _stop(reader: _Reader) -> list[str]:
-    stops = reader.items("stop", MAX_STOP)
+    limit = reader.budget.stop_chars
+    stops = reader.items("stop", reader.budget.stop_sequences, "MAX_STOP_SEQUENCES")
     for index, stop in enumerate(stops):
         if not isinstance(stop, str) or not stop or "\x00" in stop:
             reader.fail(f"stop[{index}]", "must be a non-empty string without NUL")
-        elif len(stop) > MAX_STOP_LENGTH:
-            reader.fail(f"stop[{index}]", f"at most {MAX_STOP_LENGTH} characters")
+        elif len(stop) > limit:
+            reader.fail(f"stop[{index}]", f"at most {limit} characters (MAX_STOP_CHARS)")
     return stops
 
 
@@ -196,7 +215,7 @@ def _parameters(reader: _Reader) -> dict[str, Any]:
     if obj is None:
         obj = {}
     obj = _object(obj, reader.at("parameters"), reader.problems) or {}
-    params = _Reader(obj, reader.at("parameters"), reader.problems)
+    params = _Reader(obj, reader.at("parameters"), reader.problems, reader.budget)
     params.unknown(("temperature", "max_tokens", "top_p"))
     return {
         "temperature": params.number("temperature", *PARAMETERS["temperature"]),
@@ -212,7 +231,7 @@ def _variables(reader: _Reader, used: list[str]) -> list[dict[str, Any]]:
         obj = _object(value, path, reader.problems)
         if obj is None:
             continue
-        item = _Reader(obj, path, reader.problems)
+        item = _Reader(obj, path, reader.problems, reader.budget)
         item.unknown(("name", "default", "description"))
         name = obj.get("name")
         if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -239,19 +258,45 @@ def _used_names(content: dict[str, Any]) -> list[str]:
     return find_names(texts)
 
 
-def read_template(value: Any, path: str, problems: list[Problem]) -> dict[str, Any]:
-    """Return the canonical contents of one template object, appending its problems."""
+def _rendered_size(content: dict[str, Any]) -> int:
+    """Return the characters of the template's texts with every default filled in."""
+    prompt = RenderedPrompt(
+        system=content["system"],
+        turns=tuple(
+            Turn("user", turn["content"] if isinstance(turn["content"], str) else "")
+            for turn in content["turns"]
+        ),
+        prefix=content["prefix"],
+        reasoning_prefix=content["reasoning_prefix"],
+        suffix=content["suffix"],
+        stop=tuple(stop for stop in content["stop"] if isinstance(stop, str)),
+        temperature=None,
+        max_tokens=None,
+        top_p=None,
+    )
+    known = [Variable(v["name"], v["default"]) for v in content["variables"]]
+    return rendered_size(prompt, known, {})
+
+
+def read_template(
+    value: Any, path: str, problems: list[Problem], budget: Budget = DEFAULT_BUDGET
+) -> dict[str, Any]:
+    """Return the canonical contents of one template object, appending its problems.
+
+    Besides each text's own limit, the template filled in with its variables' defaults must fit
+    the prompt budget: a default is a value any user of a shared template runs with.
+    """
     obj = _object(value, path, problems)
     if obj is None:
         return {}
-    reader = _Reader(obj, path, problems)
+    reader = _Reader(obj, path, problems, budget)
     reader.unknown(TEMPLATE_FIELDS)
     category = obj.get("category", "other")
     if category not in CATEGORIES:
         reader.fail("category", "must be one of " + ", ".join(CATEGORIES))
     turns = [
-        _turn(turn, reader.at(f"turns[{index}]"), problems)
-        for index, turn in enumerate(reader.items("turns", MAX_TURNS))
+        _turn(turn, reader.at(f"turns[{index}]"), problems, budget)
+        for index, turn in enumerate(reader.items("turns", budget.turns, "MAX_TURNS"))
     ]
     content: dict[str, Any] = {
         "key": reader.text("key", limit=80),
@@ -273,10 +318,19 @@ def read_template(value: Any, path: str, problems: list[Problem]) -> dict[str, A
     if "prefix" in obj and not any(texts):
         reader.fail("prefix", "must not be empty without a reasoning prefix or FIM suffix")
     content["variables"] = _variables(reader, _used_names(content))
+    size = _rendered_size(content)
+    if size > budget.prompt_chars:
+        reader.fail(
+            "prefix",
+            f"with its variables' defaults filled in, the template is {size:,} characters; "
+            f"the limit is {budget.prompt_chars:,} (MAX_PROMPT_CHARS)",
+        )
     return content
 
 
-def read_document(data: Any) -> tuple[list[dict[str, Any]], list[Problem]]:
+def read_document(
+    data: Any, budget: Budget = DEFAULT_BUDGET
+) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Return the templates of a parsed document, or the problems that make it unusable."""
     problems: list[Problem] = []
     doc = _object(data, "document", problems)
@@ -287,24 +341,77 @@ def read_document(data: Any) -> tuple[list[dict[str, Any]], list[Problem]]:
     if doc.get("schema") != SCHEMA:
         reader.fail("schema", f"must be {SCHEMA!r}")
     if doc.get("version") != VERSION:
-        reader.fail("version", f"unsupported version {doc.get('version')!r} (expected {VERSION})")
+        version = doc.get("version")
+        shown = repr(version)[:40] if isinstance(version, str | int | float) else "of that kind"
+        reader.fail("version", f"unsupported version {shown} (expected {VERSION})")
     if "templates" not in doc:
         reader.fail("templates", "required")
     items = reader.items("templates", MAX_TEMPLATES)
     if "templates" in doc and isinstance(doc["templates"], list) and not items:
         reader.fail("templates", "must hold at least one template")
-    templates = [read_template(item, f"templates[{i}]", problems) for i, item in enumerate(items)]
+    templates = [
+        read_template(item, f"templates[{i}]", problems, budget) for i, item in enumerate(items)
+    ]
     return (templates, []) if not problems else ([], problems)
 
 
-def parse(text: str) -> tuple[list[dict[str, Any]], list[Problem]]:
-    """Return the templates in the JSON `text`, or every problem found in it."""
+# A JSON string; an unclosed one runs to the end, so the scan never restarts inside it.
+STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"?')
+NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
+# Openers become +1 and closers -1 as signed bytes, so the running sum is the depth.
+DEPTH_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+
+
+def nesting_depth(text: str) -> int:
+    """Return how deeply arrays and objects nest in the JSON `text` (strings are skipped).
+
+    Linear and done in C (regular expressions, then a running sum), so it is cheap on the
+    document it refuses: json.loads on one nested a thousand deep raises RecursionError.
+    """
+    brackets = NOT_BRACKET_RE.sub("", STRING_RE.sub("", text))
+    steps = array("b", brackets.translate(DEPTH_STEPS).encode("latin-1"))
+    return max(accumulate(steps), default=0)
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise ValueError(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(digits)
+
+
+def parse(text: str, budget: Budget = DEFAULT_BUDGET) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Return the templates in the JSON `text`, or every problem found in it.
+
+    The size and nesting are checked before the text is parsed (MAX_IMPORT_MB,
+    MAX_IMPORT_DEPTH), and an absurdly long number is refused instead of converted.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > budget.import_bytes:
+        limit = budget.import_bytes / 1_048_576
+        return [], [
+            Problem(
+                "document",
+                f"{size / 1_048_576:.1f} MB is larger than the {limit:g} MB an import may hold "
+                "(MAX_IMPORT_MB)",
+            )
+        ]
+    depth = nesting_depth(text)
+    if depth > budget.import_depth:
+        return [], [
+            Problem(
+                "document",
+                f"arrays and objects nest {depth:,} deep; an import may nest at most "
+                f"{budget.import_depth} (MAX_IMPORT_DEPTH)",
+            )
+        ]
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         return [], [Problem("document", f"not valid JSON ({exc.msg} at {where})")]
-    return read_document(data)
+    except (ValueError, RecursionError) as exc:
+        return [], [Problem("document", f"not usable JSON ({exc})")]
+    return read_document(data, budget)
 
 
 def _ordered(content: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,36 @@ def detect(prompt: RenderedPrompt, known: Iterable[Variable] = ()) -> list[Varia
     return [notes.get(name, Variable(name)) for name in find_names(texts_of(prompt))]
 
 
+def substituted_length(text: str, values: Mapping[str, str]) -> int:
+    """Return len(substitute(text, values)) without building the substituted text."""
+    length = len(text)
+    for match in VARIABLE_RE.finditer(text):
+        value = values.get(match.group(1))
+        if value is not None:
+            length += len(value) - len(match.group(0))
+    return length
+
+
+def rendered_size(
+    prompt: RenderedPrompt, variables: Iterable[Variable], values: Mapping[str, str]
+) -> int:
+    """Return how many characters `prompt` holds once rendered, without rendering it.
+
+    Counts every text (system, turns and their image URLs, prefixes, suffix, stops) with each
+    variable replaced by its value or default; variables left without one count as written.
+    Work and memory are linear in the size of the texts as written, whatever the values.
+    """
+    notes = {variable.name: variable for variable in variables}
+    resolved: dict[str, str] = {}
+    for name in find_names(texts_of(prompt)):
+        given = values.get(name)
+        default = notes[name].default if name in notes else None
+        value = given or default
+        if value is not None:
+            resolved[name] = value
+    return sum(substituted_length(text, resolved) for text in texts_of(prompt))
+
+
 def substitute(text: str, values: Mapping[str, str]) -> str:
     """Return `text` with each `{{name}}` found in `values` replaced; others stay as written."""
 

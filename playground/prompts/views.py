@@ -18,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from . import schema
-from .diff import diff_contents
+from .budget import small_int
+from .diff import MAX_ROWS, diff_contents
 from .editor import Editor, apply_turn_action, blank_draft, draft_from_data, draft_from_template
-from .forms import ImportForm, LibraryFilterForm
+from .forms import ImportForm, LibraryFilterForm, budget
 from .models import PrefixTemplate, TemplateRevision, Visibility
 
 PAGE_SIZE = 25
@@ -65,7 +66,7 @@ class LibraryPage:
 
 
 def _library_page(templates: Any, page: str) -> LibraryPage:
-    number = min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1
+    number = min(small_int(page, 1) or 1, MAX_PAGE)
     offset = (number - 1) * PAGE_SIZE
     rows = list(templates[offset : offset + PAGE_SIZE + 1])
     return LibraryPage(rows[:PAGE_SIZE], number, has_next=len(rows) > PAGE_SIZE)
@@ -255,8 +256,7 @@ def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
     """Return the changes between a revision and the one before it (or ?against=N)."""
     template = _get_template(request, code)
     new_revision = _get_revision(template, number)
-    against = request.GET.get("against", "")
-    old_number = int(against) if against.isdigit() else number - 1
+    old_number = small_int(request.GET.get("against"), number - 1)
     old_revision = _get_revision(template, old_number) if old_number >= 1 else None
     context = {
         "template": template,
@@ -264,6 +264,7 @@ def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
         "old": old_revision,
         "fields": diff_contents(old_revision.content if old_revision else {}, new_revision.content),
         "numbers": template.revisions.values_list("number", flat=True),
+        "max_rows": MAX_ROWS,
     }
     return render(request, "prompts/diff.html", context)
 
@@ -302,7 +303,7 @@ def import_templates(request: HtmxHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[schema.Problem] = []
     if request.method == "POST" and form.is_valid():
-        contents, problems = schema.parse(form.cleaned_data["json"])
+        contents, problems = schema.parse(form.cleaned_data["json"], budget())
         if not problems:
             with transaction.atomic():
                 for content in contents:

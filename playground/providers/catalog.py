@@ -58,6 +58,8 @@ class Provider:
     notes: str = ""
     stream_usage: bool = False
     default_max_tokens: int | None = None
+    # The most stop sequences the provider's API takes, where it documents a limit.
+    max_stop_sequences: int | None = None
     model_defaults: ModelInfo = ModelInfo(id="")
     model_rules: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
@@ -102,6 +104,7 @@ def _provider(item: dict[str, Any]) -> Provider:
         notes=item.get("notes", ""),
         stream_usage=item.get("stream_usage", False),
         default_max_tokens=item.get("default_max_tokens"),
+        max_stop_sequences=item.get("max_stop_sequences"),
         model_defaults=defaults,
         model_rules=rules,
     )

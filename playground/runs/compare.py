@@ -5,6 +5,7 @@ Kept apart from views.py so each view stays a few lines: parse, act, render.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,14 +17,31 @@ from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
+from playground.prompts.budget import Budget, small_int, too_long
 from playground.prompts.models import PrefixTemplate
-from playground.prompts.variables import MissingVariables, RenderedPrompt, Turn, Variable
+from playground.prompts.variables import (
+    MissingVariables,
+    RenderedPrompt,
+    Turn,
+    Variable,
+    find_names,
+    rendered_size,
+    texts_of,
+)
 from playground.prompts.variables import detect as detect_variables
 from playground.prompts.variables import render as render_variables
 from playground.providers.catalog import get_provider, providers
 
 from . import events
-from .forms import CompareSubmission, PromptForm, TargetForm, TurnForm, format_stop
+from .forms import (
+    CompareSubmission,
+    PromptForm,
+    TargetForm,
+    TurnForm,
+    budget,
+    format_stop,
+    text_problem,
+)
 from .models import Run, RunColumn
 from .templatetags.run_tags import segment_metrics
 
@@ -187,10 +205,11 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
 
 
 def _used_column(run: Run | None, position: str | None) -> RunColumn | None:
-    if run is None or not position or not position.isdigit():
+    number = small_int(position)
+    if run is None or number is None:
         return None
     return (
-        RunColumn.objects.filter(run=run, position=int(position))
+        RunColumn.objects.filter(run=run, position=number)
         .prefetch_related("segments")
         .select_related("run")
         .first()
@@ -296,6 +315,52 @@ def running_count(user: Any) -> int:
     return Run.objects.for_user(user).live().count()
 
 
+def budget_problems(
+    raw: RenderedPrompt,
+    known: list[Variable],
+    values: dict[str, str],
+    targets: list[dict[str, Any]],
+    limits: Budget,
+) -> list[str]:
+    """Return why a prompt is over the input budget, checked before anything is rendered.
+
+    The rendered size is computed, not built: ten thousand `{{x}}` with a long value cost a
+    scan of the text as written, never the hundred-million-character result.
+    """
+    problems = []
+    for name in find_names(texts_of(raw)):
+        problem = text_problem(values.get(name, ""), limits)
+        if problem:
+            problems.append(f"The value of {name}: {problem}")
+    size = rendered_size(raw, known, values)
+    if size > limits.prompt_chars:
+        problems.append(
+            too_long(
+                "With its variables filled in, the prompt",
+                size,
+                limits.prompt_chars,
+                "MAX_PROMPT_CHARS",
+            )
+        )
+    for number, target in enumerate(targets, start=1):
+        provider_id = target["credential"].provider
+        stops = target["overrides"].get("stop") or raw.stop
+        try:
+            provider = get_provider(provider_id)
+        except KeyError:
+            continue
+        most = provider.max_stop_sequences
+        if most is not None and len(stops) > most:
+            problems.append(
+                f"Target {number}: {provider.name} takes at most {most} stop sequences; "
+                f"this run has {len(stops)}."
+            )
+        url_problem = target["credential"].base_url_problem()
+        if url_problem:
+            problems.append(f"Target {number}: {url_problem}")
+    return problems
+
+
 def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResult:
     """Validate a compare submission and start its run, or say what stops it."""
     if not submission.is_valid():
@@ -304,6 +369,10 @@ def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResul
     raw = _raw_prompt(submission)
     assert raw is not None
     known = template.variables() if template else []
+    targets = _target_specs(submission)
+    problems = budget_problems(raw, known, submission.variables, targets, budget())
+    if problems:
+        return StartResult(errors=problems)
     try:
         prompt = render_variables(raw, known, submission.variables)
     except MissingVariables as missing:
@@ -317,12 +386,14 @@ def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResul
                 "Wait for one to finish or stop it, then run again."
             ]
         )
+    used = set(find_names(texts_of(raw)))
     run = Run.objects.start(
         user=request.user,
         prompt=_prompt_fields(prompt),
-        targets=_target_specs(submission),
+        targets=targets,
         template=template,
-        variables={k: v for k, v in submission.variables.items() if v},
+        # Only the variables the prompt uses: values posted for nothing are not kept.
+        variables={k: v for k, v in submission.variables.items() if v and k in used},
     )
     return StartResult(run=run)
 
@@ -394,11 +465,10 @@ class HistoryFilters:
 
     def apply(self, runs: QuerySet[Run]) -> QuerySet[Run]:
         if self.template:
-            runs = (
-                runs.filter(template__code=self.template)
-                if len(self.template) == 36
-                else runs.none()
-            )
+            try:
+                runs = runs.filter(template__code=uuid.UUID(self.template))
+            except ValueError:  # not a template's code: nothing matches
+                runs = runs.none()
         if self.provider:
             runs = runs.filter(columns__provider=self.provider).distinct()
         if self.since:

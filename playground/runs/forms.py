@@ -8,18 +8,21 @@ has to be kept in step with the DOM.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 
 from playground.keys.models import Credential
+from playground.prompts import schema
+from playground.prompts.budget import Budget, from_settings, too_long
 
 from .models import UPLOAD_SCHEME
 
 MAX_TARGETS = 6
-MAX_TURNS = 20
 THINKING_CHOICES = [("", "Default"), ("off", "Off"), ("on", "On")]
 
 
@@ -34,9 +37,58 @@ def format_stop(stops: list[str]) -> str:
     return "\n".join(stop.replace("\n", "\\n").replace("\t", "\\t") for stop in stops)
 
 
+def budget() -> Budget:
+    """Return the input budget configured in settings (docs/limits.md)."""
+    return from_settings(settings)
+
+
+def stop_problem(stops: list[str], limits: Budget) -> str:
+    """Return why `stops` is over the budget (count, or one too long), or ""."""
+    if len(stops) > limits.stop_sequences:
+        return (
+            f"At most {limits.stop_sequences} stop sequences (MAX_STOP_SEQUENCES); "
+            f"this has {len(stops):,}."
+        )
+    for stop in stops:
+        if len(stop) > limits.stop_chars:
+            return (
+                f"A stop sequence is at most {limits.stop_chars} characters (MAX_STOP_CHARS); "
+                f"one has {len(stop):,}."
+            )
+    return ""
+
+
+def text_problem(text: str, limits: Budget) -> str:
+    """Return why one text of a prompt is over the budget, or ""."""
+    if len(text) > limits.text_chars:
+        return too_long("This text", len(text), limits.text_chars, "MAX_TEXT_CHARS")
+    return ""
+
+
+def image_problem(url: str) -> str:
+    """Return why `url` cannot be a turn's image, or ""."""
+    if url.startswith(UPLOAD_SCHEME):
+        try:
+            uuid.UUID(url.removeprefix(UPLOAD_SCHEME))
+        except ValueError:
+            return f"Not an uploaded image: {url[:60]}"
+        return ""
+    if url.startswith("data:image/"):
+        # base64 is 4/3 of the bytes; an inline image is held to the upload limit.
+        if len(url) > settings.MAX_IMAGE_UPLOAD_BYTES * 4 // 3 + 100:
+            return "This inline image is larger than the upload limit (MAX_IMAGE_UPLOAD_MB)."
+        return ""
+    if url.startswith("https://"):
+        if len(url) > schema.MAX_URL:
+            return f"An image URL is at most {schema.MAX_URL} characters."
+        return ""
+    return f"Not an image URL (https://…, or an upload): {url[:60]}"
+
+
 def row_indexes(data: QueryDict, prefix: str, field: str) -> list[int]:
     """Return the row numbers posted for `prefix{N}-{field}`, in ascending order."""
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)-{re.escape(field)}$")
+    # At most four ASCII digits: a row number, never a 5,000-digit one int() would refuse.
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d{{1,4}})-{re.escape(field)}$", re.ASCII)
     found = {int(match.group(1)) for key in data if (match := pattern.match(key))}
     return sorted(found)
 
@@ -73,10 +125,17 @@ class PromptForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        limits = budget()
         for name in ("system", "prefix", "reasoning_prefix", "suffix"):
             if name in data:
                 data[name] = data[name].replace("\r\n", "\n")
+                problem = text_problem(data[name], limits)
+                if problem:
+                    self.add_error(name, problem)
         data["stop"] = parse_stop(data.get("stop") or "")
+        problem = stop_problem(data["stop"], limits)
+        if problem:
+            self.add_error("stop", problem)
         return data
 
 
@@ -90,16 +149,21 @@ class TurnForm(forms.Form):
     )
 
     def clean_content(self) -> str:
-        return str(self.cleaned_data["content"]).replace("\r\n", "\n")
+        content = str(self.cleaned_data["content"]).replace("\r\n", "\n")
+        problem = text_problem(content, budget())
+        if problem:
+            raise forms.ValidationError(problem)
+        return content
 
     def clean_images(self) -> list[str]:
         urls = [line.strip() for line in str(self.cleaned_data["images"]).splitlines()]
         urls = [url for url in urls if url]
+        if len(urls) > schema.MAX_IMAGES:
+            raise forms.ValidationError(f"A turn holds at most {schema.MAX_IMAGES} images.")
         for url in urls:
-            if not url.startswith(("https://", "data:image/", UPLOAD_SCHEME)):
-                raise forms.ValidationError(
-                    f"Not an image URL (https://…, or an upload): {url[:60]}"
-                )
+            problem = image_problem(url)
+            if problem:
+                raise forms.ValidationError(problem)
         return urls
 
     def clean(self) -> dict[str, Any]:
@@ -139,7 +203,11 @@ class TargetForm(forms.Form):
         return str(self.cleaned_data["model"]).strip()
 
     def clean_stop(self) -> list[str]:
-        return parse_stop(str(self.cleaned_data.get("stop") or ""))
+        stops = parse_stop(str(self.cleaned_data.get("stop") or ""))
+        problem = stop_problem(stops, budget())
+        if problem:
+            raise forms.ValidationError(problem)
+        return stops
 
 
 @dataclass
@@ -171,8 +239,9 @@ class CompareSubmission:
             problems.append("Add at least one target: a key and a model.")
         if len(self.targets) > MAX_TARGETS:
             problems.append(f"A run compares at most {MAX_TARGETS} targets.")
-        if len(self.turns) > MAX_TURNS:
-            problems.append(f"A prompt holds at most {MAX_TURNS} turns.")
+        turns = budget().turns
+        if len(self.turns) > turns:
+            problems.append(f"A prompt holds at most {turns} turns (MAX_TURNS).")
         return problems
 
 

@@ -39,6 +39,27 @@ def check_size(size: int) -> None:
         )
 
 
+def check_quota(count: int, stored: int, size: int) -> None:
+    """Raise RejectedImage when one more upload of `size` bytes is over the user's quota.
+
+    `count` and `stored` are what the user already keeps: uploads live in the database, so
+    each user may keep MAX_IMAGES_PER_USER images of MAX_IMAGE_STORAGE_MB in all.
+    """
+    most = settings.MAX_IMAGES_PER_USER
+    room = settings.MAX_IMAGE_STORAGE_MB * 1_048_576
+    if count >= most:
+        raise RejectedImage(
+            f"You have uploaded {count} images, the most this site keeps per user "
+            f"({most}, MAX_IMAGES_PER_USER). Use an image URL instead."
+        )
+    if stored + size > room:
+        raise RejectedImage(
+            f"Your uploaded images take {stored / 1_048_576:.1f} MB; this one would pass the "
+            f"{room / 1_048_576:.0f} MB each user may keep (MAX_IMAGE_STORAGE_MB). "
+            "Use an image URL instead."
+        )
+
+
 def check(data: bytes) -> str:
     """Return the content type of an acceptable image; raise RejectedImage otherwise."""
     check_size(len(data))

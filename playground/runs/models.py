@@ -16,7 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 
@@ -406,18 +408,23 @@ class ImageUploadQuerySet(models.QuerySet["ImageUpload"]):
 
         Raise images.RejectedImage, with a message for the page, when it is not.
         """
-        from .images import check, check_size
+        from .images import check, check_quota, check_size
 
         check_size(uploaded.size)  # before reading it into memory
-        data = bytes(uploaded.read())
-        content_type = check(data)
-        return self.create(
-            user=user,
-            name=str(uploaded.name)[:200],
-            content_type=content_type,
-            data=data,
-            size=len(data),
-        )
+        with transaction.atomic():
+            # Lock the user's row so two uploads at once cannot both squeeze under the quota.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            usage = self.filter(user=user).aggregate(count=models.Count("id"), size=Sum("size"))
+            check_quota(usage["count"], usage["size"] or 0, uploaded.size)
+            data = bytes(uploaded.read())
+            content_type = check(data)
+            return self.create(
+                user=user,
+                name=str(uploaded.name)[:200],
+                content_type=content_type,
+                data=data,
+                size=len(data),
+            )
 
 
 class ImageUpload(models.Model):

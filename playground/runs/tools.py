@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from playground.providers import ProviderError, Target, get_provider, to_curl, to_python
 
-from .diff import Piece, similarity, word_diff
+from .diff import Piece, compare
 from .models import RunColumn, Segment
-from .streaming import completion_request, upload_resolver
+from .streaming import completion_request, keep_reference, upload_resolver
 
 # Any non-empty stand-in: the export writes the provider's environment variable instead.
 KEY_STAND_IN = "key-from-environment"
@@ -49,7 +51,11 @@ def _shorten_images(code: str) -> str:
 
 def column_code(column: RunColumn, segment: Segment) -> ColumnCode:
     """Return the segment's request as a curl command and a Python script."""
-    request = completion_request(column.run, column, segment, upload_resolver(column.run))
+    try:
+        images = upload_resolver(column.run)
+    except ValidationError:  # a run saved with a malformed upload reference
+        images = keep_reference
+    request = completion_request(column.run, column, segment, images)
     target = _target(column)
     try:
         key_env = get_provider(column.provider).key_env
@@ -98,15 +104,14 @@ class ColumnDiff:
     right: RunColumn
     pieces: list[Piece]
     similarity: float
+    notes: tuple[str, ...] = ()
 
 
 def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
     """Return the word-level diff of two columns' full texts (prefix and continuation)."""
+    result = compare(left.full_text, right.full_text)
     return ColumnDiff(
-        left,
-        right,
-        word_diff(left.full_text, right.full_text),
-        round(similarity(left.full_text, right.full_text) * 100, 1),
+        left, right, result.pieces, round(result.similarity * 100, 1), tuple(result.notes)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django import template
@@ -11,9 +12,20 @@ from django.utils.safestring import SafeString
 
 from playground.prompts.templatetags.prompt_tags import visible_ws
 from playground.runs.fragments import metrics_html
-from playground.runs.models import Segment
+from playground.runs.models import UPLOAD_SCHEME, Segment
 
 register = template.Library()
+
+
+@register.filter
+def upload_code(url: str) -> str:
+    """Return the upload code of an `upload:<uuid>` image reference, or "" for anything else."""
+    if not isinstance(url, str) or not url.startswith(UPLOAD_SCHEME):
+        return ""
+    try:
+        return str(uuid.UUID(url.removeprefix(UPLOAD_SCHEME)))
+    except ValueError:
+        return ""
 
 
 @register.filter
