@@ -8,6 +8,7 @@ streaming; `events.RunRelay` streams; `persist` (sync, shielded) saves every col
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,14 @@ def keep_reference(url: str) -> str:
     return url
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 def upload_resolver(run: Run) -> ImageResolver:
     """Return a function that turns `upload:<code>` references of the run's owner into data URLs.
 
@@ -97,10 +106,10 @@ def upload_resolver(run: Run) -> ImageResolver:
     layer then refuses the column before sending, saying the image is not usable.
     """
     codes = [
-        url.removeprefix(UPLOAD_SCHEME)
+        code
         for turn in run.turns
         for url in turn.get("images", ())
-        if url.startswith(UPLOAD_SCHEME)
+        if url.startswith(UPLOAD_SCHEME) and _is_uuid(code := url.removeprefix(UPLOAD_SCHEME))
     ]
     uploads = {
         str(upload.code): upload.data_url()

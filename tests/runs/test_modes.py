@@ -245,3 +245,27 @@ def test_it_keeps_uploads_private(client: Client, alice: Any, charlie: Any) -> N
     assert client.get(f"/runs/images/{upload.code}/").status_code == 302
     client.force_login(charlie)
     assert client.get(f"/runs/images/{upload.code}/").status_code == 404
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_upstream")
+async def test_a_saved_malformed_upload_reference_refuses_the_column_instead_of_failing(
+    async_client: Any, alice: Any, sim: Sim
+) -> None:
+    """Runs saved before references were checked may hold `upload:<junk>`: no 500 anywhere."""
+
+    @sync_to_async
+    def setup() -> Run:
+        qwen = make_sim_credential(alice, sim, "dashscope")
+        turns = [{"role": "user", "content": "Describe it.", "images": ["upload:not-a-uuid"]}]
+        return start_run(alice, [(qwen, "qwen-vl-plus")], turns=turns)
+
+    run = await setup()
+    await async_client.aforce_login(alice)
+    body = await read_stream(async_client, run)
+    assert "run-done" in body
+    (segment,) = await _segments(run)
+    assert segment.status in {"skipped", "error"} and segment.error_message
+    page = await async_client.get(f"/runs/{run.code}/")
+    assert page.status_code == 200
