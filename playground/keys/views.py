@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from playground import providers
-from playground.http import get_client
+from playground.http import build_client
 from playground.providers.probe import PROBE_PREFIX
 
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
@@ -200,13 +200,16 @@ async def _run_probe(credential: Credential, model: str) -> ProbeResult:
         record = ProbeResult.from_outcome(credential, model, outcome)
         await record.asave()
         return record
-    outcome = await providers.probe(
-        get_client(),
-        credential.target(),
-        model,
-        allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
-        deadlines=PROBE_DEADLINES,
-    )
+    # A client of its own, closed when the probe ends: probes are rare, and a sync caller
+    # runs this on a short-lived event loop that a shared client would outlive.
+    async with build_client(allow_private=settings.ALLOW_PRIVATE_BASE_URLS) as client:
+        outcome = await providers.probe(
+            client,
+            credential.target(),
+            model,
+            allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
+            deadlines=PROBE_DEADLINES,
+        )
     record = ProbeResult.from_outcome(credential, model, outcome)
     await record.asave()
     return record

@@ -134,6 +134,8 @@ class World:
             return "2"
         if name in ("position", "index"):
             return "0"
+        if name == "kind":  # a column download: .txt or .json
+            return "json"
         raise LookupError(f"no value for <{converter}:{name}> in {route}")
 
 
@@ -206,7 +208,7 @@ def test_every_route_is_known() -> None:
     assert len(world_routes) > 40
     for route in world_routes:
         for _, name in ARG_RE.findall(route):
-            assert name in {"code", "token", "pk", "number", "position", "index"}, route
+            assert name in {"code", "token", "pk", "number", "position", "index", "kind"}, route
 
 
 def _check(response: Any, what: str) -> None:
