@@ -254,6 +254,10 @@ LOGGING = {
 ALLOW_PRIVATE_BASE_URLS = env_bool("ALLOW_PRIVATE_BASE_URLS", DEBUG)
 # The built-in provider simulator answers under /sim/ on this site (offline demo, tests).
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", DEBUG)
+# Demo mode: the Keys page offers "Try it offline" on a hosted instance. Its simulator keys are
+# answered in-process (playground/providers/inprocess.py): no loopback HTTP, and no private base
+# URL has to be allowed.
+DEMO_MODE = env_bool("DEMO_MODE", False)
 
 # Runs. Deadlines per column: until the first token, between tokens (keep-alive comments do not
 # count), and in total; then how long text is coalesced before it is sent to the browser.

@@ -16,6 +16,7 @@ from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
+from playground.keys.offline import offers_offline_demo
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.variables import MissingVariables, RenderedPrompt, Turn, Variable
 from playground.prompts.variables import detect as detect_variables
@@ -179,7 +180,7 @@ def _page_context(request: HttpRequest, **parts: Any) -> dict[str, Any]:
         "model_lists": [p for p in providers() if p.id in provider_ids],
         "templates": PrefixTemplate.objects.visible_to(user).only("code", "name", "category")[:500],
         "max_targets": 6,
-        "simulator_enabled": settings.SIMULATOR_ENABLED,
+        "offline_demo": offers_offline_demo(),
     }
 
 

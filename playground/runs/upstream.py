@@ -13,6 +13,8 @@ import weakref
 
 import httpx
 
+from playground.providers.inprocess import simulator_mounts
+
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
     weakref.WeakKeyDictionary()
 )
@@ -29,6 +31,8 @@ def get_client() -> httpx.AsyncClient:
                 max_connections=2000, max_keepalive_connections=200, keepalive_expiry=30.0
             ),
             follow_redirects=False,
+            # The demo mode's simulator, answered in-process (playground/providers/inprocess.py).
+            mounts=simulator_mounts(),
         )
         _clients[loop] = client
     return client
