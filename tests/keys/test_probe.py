@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -135,12 +134,11 @@ def test_it_reports_a_provider_that_never_answers_as_an_error(
 ) -> None:
     monkeypatch.setattr(views, "PROBE_DEADLINES", Deadlines(first_token=0.5, stall=0.5, total=2))
     credential = make_sim_credential(alice, sim, "deepseek")
-    started = time.monotonic()
     _probe(alice_client, credential, "deepseek-chat-fault-silent", **HTMX)
-    assert time.monotonic() - started < 5
     saved = ProbeResult.objects.get(credential=credential)
     assert saved.verdict == "error"
-    assert saved.evidence
+    # The probe's own deadline ended it, not the simulator's two minutes of silence.
+    assert saved.evidence == "DeepSeek sent no text within 0.5 s."
 
 
 def test_it_works_without_javascript(alice_client: Client, alice: User, sim: Sim) -> None:
