@@ -131,7 +131,7 @@ class _Call:
             assert isinstance(item, bytes)
             yield item
 
-    async def close(self, *, grace: float = DISCONNECT_GRACE) -> None:
+    async def close(self, *, grace: float | None = None) -> None:
         """Tell the app the client left (if it is still running), then make sure it has ended."""
         if self.closed:
             return
@@ -143,10 +143,14 @@ class _Call:
         # A send waiting for room in a full buffer gets it, and then learns the client left.
         while not self.chunks.empty():
             self.chunks.get_nowait()
-        if grace > 0:
-            await asyncio.wait({task}, timeout=grace)
-        if not task.done():
-            task.cancel()
+        grace = DISCONNECT_GRACE if grace is None else grace
+        try:
+            if grace > 0:
+                await asyncio.wait({task}, timeout=grace)
+        finally:
+            # Also when this close is itself cancelled: the app's task never outlives it.
+            if not task.done():
+                task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
@@ -214,4 +218,6 @@ def simulator_mounts() -> dict[str, httpx.AsyncBaseTransport]:
     """Return httpx mounts that answer SIMULATOR_ORIGIN with a fresh in-process simulator."""
     from playground.simulator import create_app
 
-    return {SIMULATOR_ORIGIN: StreamingASGITransport(create_app())}
+    # Nobody reads this simulator's request log, and a request may carry inline images: keep
+    # only a few records, so a busy demo cannot fill the web process's memory with them.
+    return {SIMULATOR_ORIGIN: StreamingASGITransport(create_app(max_records=8))}

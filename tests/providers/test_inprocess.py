@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from playground.providers import CompletionRequest, Finish, Target, TextDelta, Turn
+from playground.providers import CompletionRequest, Finish, Target, TextDelta, Turn, inprocess
 from playground.providers.client import stream_completion
 from playground.providers.errors import ErrorKind, ProviderError
 from playground.providers.inprocess import (
@@ -113,6 +113,29 @@ async def test_closing_early_tells_the_app_the_client_left_and_ends_it() -> None
 
     assert app.received[-1] == {"type": "http.disconnect"}
     assert isinstance(app.send_error, OSError)  # a send after the client left fails
+
+
+async def test_an_app_that_ignores_the_disconnect_is_ended_anyway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inprocess, "DISCONNECT_GRACE", 0.05)
+    cancelled = asyncio.Event()
+
+    async def deaf(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"hello", "more_body": True})
+        try:
+            await asyncio.Event().wait()  # never reads http.disconnect
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async with asyncio.timeout(HANG_GUARD), client_for(deaf) as client:
+        async with client.stream("GET", f"{ORIGIN}/") as response:
+            async for chunk in response.aiter_bytes():
+                assert chunk == b"hello"
+                break
+        assert cancelled.is_set()  # closing the response ended the app's task
 
 
 async def test_an_app_that_fails_before_answering_gives_a_500() -> None:
