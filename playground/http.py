@@ -29,6 +29,7 @@ from aiohttp.resolver import ThreadedResolver
 from django.conf import settings
 from httpx_aiohttp import AiohttpTransport
 
+from playground.providers.inprocess import simulator_mounts
 from playground.providers.urlpolicy import BlockedAddress, is_public_address
 
 # Far above anything the site lets run at once (runs x columns + probes), so requests never
@@ -94,6 +95,8 @@ def build_client(*, allow_private: bool) -> httpx.AsyncClient:
     transport = AiohttpTransport(verify=_ssl_context(), client=lambda: _session(allow_private))
     return httpx.AsyncClient(
         transport=transport,
+        # The demo mode's simulator, answered in this process (playground/providers/inprocess.py).
+        mounts=simulator_mounts(),
         timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=5.0),
         follow_redirects=False,
     )

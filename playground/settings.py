@@ -248,16 +248,25 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# A trial of the production configuration over plain HTTP on one's own machine (README, "Try the
+# production configuration locally"): no HTTPS redirect, no Secure-only cookies, no HSTS, and
+# exactly those deploy-check warnings silenced. The deploy check fails when ALLOWED_HOSTS names
+# anything but this machine (playground/checks.py), so a real deploy cannot keep it on.
+LOCAL_HTTP_TRIAL = env_bool("LOCAL_HTTP_TRIAL", False)
+LOCAL_HTTP_TRIAL_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
 if not DEBUG:
+    _https = not LOCAL_HTTP_TRIAL
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True) and _https
+    SESSION_COOKIE_SECURE = _https
+    CSRF_COOKIE_SECURE = _https
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if _https else 0
 # HSTS for subdomains and preloading are hard to undo and are the operator's decision for their
 # whole domain, so they stay off and their deploy-check warnings are silenced:
 # W005 (SECURE_HSTS_INCLUDE_SUBDOMAINS) and W021 (SECURE_HSTS_PRELOAD).
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+if LOCAL_HTTP_TRIAL and not DEBUG:
+    SILENCED_SYSTEM_CHECKS += LOCAL_HTTP_TRIAL_CHECKS
 
 LOGGING = {
     "version": 1,
@@ -275,6 +284,10 @@ LOGGING = {
 ALLOW_PRIVATE_BASE_URLS = env_bool("ALLOW_PRIVATE_BASE_URLS", DEBUG)
 # The built-in provider simulator answers under /sim/ on this site (offline demo, tests).
 SIMULATOR_ENABLED = env_bool("SIMULATOR_ENABLED", DEBUG)
+# Demo mode: the Keys page offers "Try it offline" on a hosted instance. Its simulator keys are
+# answered in-process (playground/providers/inprocess.py): no loopback HTTP, and no private base
+# URL has to be allowed.
+DEMO_MODE = env_bool("DEMO_MODE", False)
 
 # Runs. Deadlines per column: until the first token, between tokens (keep-alive comments do not
 # count), and in total; then how long text is coalesced before it is sent to the browser.

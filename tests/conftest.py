@@ -177,7 +177,9 @@ def _browser() -> Iterator[Any]:
 @pytest.fixture
 def browser_context(_browser: Any) -> Iterator[Any]:
     context = _browser.new_context(viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
+    # A hang guard, not a speed limit: every wait is for something to show, and on a busy
+    # machine a first page render may take a while.
+    context.set_default_timeout(60_000)
     yield context
     context.close()
 

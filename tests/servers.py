@@ -24,19 +24,29 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app: Any, *, name: str = "asgi-test-server", **config: Any) -> Iterator[str]:
-    """Serve `app` (an ASGI app or an import string) and yield its base URL; stop on exit."""
+    """Serve `app` (an ASGI app or an import string) and yield its base URL; stop on exit.
+
+    The listening socket is bound here and handed to uvicorn, so no other process on a shared
+    machine can take the port between choosing it and listening on it.
+    """
     config.setdefault("log_level", "critical")
-    port = free_port()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    # Only a hang guard: a busy machine may take its time importing and starting the app.
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
+            sock.close()
             raise RuntimeError(f"{name} did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=60)
+        sock.close()

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from playground.keys.offline import offers_offline_demo
 from playground.providers.catalog import get_provider, provider_choices
 
 from .forms import InviteForm, RoleForm, SignupForm, TeamForm
@@ -95,6 +96,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         {
             "speaks": [p for p in catalog if p.supports_prefix],
             "unsupported": [p for p in catalog if not p.supports_prefix],
+            "offline_demo": offers_offline_demo(),
         },
     )
 

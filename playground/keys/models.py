@@ -30,6 +30,7 @@ from playground.providers.catalog import (
 )
 
 from . import crypto
+from .offline import is_in_process_simulator
 
 # The one provider whose wire dialect the user picks (any OpenAI-compatible server).
 GENERIC_PROVIDER = "openai_compatible"
@@ -227,7 +228,8 @@ class Credential(models.Model):
     @property
     def is_simulator(self) -> bool:
         """Return whether requests go to this site's built-in provider simulator."""
-        return urlsplit(self.effective_base_url).path.startswith("/sim/")
+        url = self.effective_base_url
+        return urlsplit(url).path.startswith("/sim/") or is_in_process_simulator(url)
 
 
 def base_url_shape_problem(url: str) -> str:

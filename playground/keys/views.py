@@ -25,6 +25,7 @@ from playground import providers
 from playground.http import build_client
 from playground.providers.probe import PROBE_PREFIX
 
+from . import offline
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
 from .models import Credential, ProbeResult
 
@@ -45,7 +46,7 @@ def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) 
     return {
         "credentials": Credential.objects.for_user(request.user).with_latest_probes(),
         "form": form,
-        "simulator_enabled": settings.SIMULATOR_ENABLED,
+        "offline_demo": offline.offers_offline_demo(),
         **extra,
     }
 
@@ -85,9 +86,9 @@ def add(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def add_simulator(request: HtmxHttpRequest) -> HttpResponse:
     """Add the built-in simulator's demo credentials (one per dialect) and show the vault."""
-    if not settings.SIMULATOR_ENABLED:
-        raise Http404("The simulator is not enabled on this site.")
-    origin = request.build_absolute_uri("/sim").rstrip("/")
+    origin = offline.simulator_origin(request.build_absolute_uri("/"))
+    if origin is None:
+        raise Http404("This site does not offer the offline demo.")
     made = Credential.objects.add_simulator_set(request.user, origin)
     messages.success(
         request,

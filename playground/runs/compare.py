@@ -17,6 +17,7 @@ from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
+from playground.keys.offline import offers_offline_demo
 from playground.prompts.budget import Budget, small_int, too_long
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.variables import (
@@ -226,7 +227,7 @@ def _page_context(request: HttpRequest, **parts: Any) -> dict[str, Any]:
         "model_lists": [p for p in providers() if p.id in provider_ids],
         "templates": PrefixTemplate.objects.visible_to(user).only("code", "name", "category")[:500],
         "max_targets": 6,
-        "simulator_enabled": settings.SIMULATOR_ENABLED,
+        "offline_demo": offers_offline_demo(),
     }
 
 

@@ -121,13 +121,24 @@ class Exchange:
         await self._send_message({"type": "http.response.body", "body": data, "more_body": True})
 
     async def end(self, data: bytes = b"") -> None:
-        """Send the last piece of the body and mark the response complete."""
+        """Send the last piece of the body and mark the response complete.
+
+        The record is finished before the last piece leaves: a client that reads the record
+        as soon as it has read the response must find it complete, not still running.
+        """
         if data and self.record.first_byte_at is None:
             self.record.first_byte_at, self.record.first_byte_at_wall = now()
         self.record.chunks_sent += 1 if data else 0
         self._ending = True
-        await self._send_message({"type": "http.response.body", "body": data, "more_body": False})
         self.record.completed = True
+        self.mark_ended()
+        try:
+            await self._send_message(
+                {"type": "http.response.body", "body": data, "more_body": False}
+            )
+        except ClientGone:
+            self.record.completed = False
+            raise
 
     async def send_json(self, status: int, obj: Any) -> None:
         """Send a whole JSON response."""
@@ -145,8 +156,9 @@ class Exchange:
             self.record.disconnected_at, self.record.disconnected_at_wall = now()
 
     def mark_ended(self) -> None:
-        """Record when the simulator stopped working on this request."""
-        self.record.ended_at, self.record.ended_at_wall = now()
+        """Record when the simulator stopped working on this request (once)."""
+        if self.record.ended_at is None:
+            self.record.ended_at, self.record.ended_at_wall = now()
 
     async def _send_message(self, message: Message) -> None:
         try:

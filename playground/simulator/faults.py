@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import time
 from dataclasses import dataclass, replace
@@ -199,12 +200,16 @@ async def _whole(
 
 
 async def _keep_alive(ex: Exchange, frame: bytes | None, duration: float, every: float) -> None:
-    """Wait `duration` seconds, sending `frame` (if the dialect has one) every `every` seconds."""
-    deadline = time.monotonic() + duration
-    while (left := deadline - time.monotonic()) > 0:
+    """Wait `duration` seconds, sending `frame` (if the dialect has one) every `every` seconds.
+
+    The number of frames is fixed by `duration / every`, not by the clock: on a busy machine,
+    where each sleep may overrun, the wait grows longer but the client sees the same frames.
+    """
+    frames = math.ceil(duration / every - 1e-9) if duration > 0 else 0
+    for number in range(frames):
         if frame is not None:
             await ex.write(frame)
-        await asyncio.sleep(min(every, left))
+        await asyncio.sleep(min(every, duration - number * every))
 
 
 def _stamped(delta: Delta) -> Delta:

@@ -62,7 +62,7 @@ def test_it_streams_three_providers_side_by_side(
     first = page.locator("#run-area .column").first
     first.get_by_role("button", name="Stop").click()
     first.locator(".badge:has-text('Stopped')").wait_for()
-    page.locator("#run-area .run-controls .badge:has-text('Stopped')").wait_for(timeout=20_000)
+    page.locator("#run-area .run-controls .badge:has-text('Stopped')").wait_for()
     streamed = _texts(page)
     prefix = page.locator("#run-area .column .prefix-text").first.text_content()
     assert prefix and "{{" not in prefix  # the template's variables were filled in

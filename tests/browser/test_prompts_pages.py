@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
 
 from playground.accounts.models import User
+from playground.prompts import views as editor_views
 from playground.prompts.management.commands.load_starter_library import load_starter_library
 from playground.prompts.models import PrefixTemplate
 from tests.conftest import log_in, screenshot
 from tests.factories import PASSWORD
+from tests.waiting import HANG_GUARD
 
 pytestmark = pytest.mark.browser
 
@@ -64,6 +67,39 @@ def test_it_adds_moves_and_removes_turns_keeping_what_was_typed(
     template = PrefixTemplate.objects.get(name="Turns")
     assert [turn["content"] for turn in template.turns] == ["first"]
     assert template.prefix == "kept \n"
+
+
+def test_a_preview_fired_while_a_turn_moves_does_not_cancel_the_move(
+    page: Any, live_url: str, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a slow server the live preview (300 ms after typing) used to abort a Move in flight."""
+    template = PrefixTemplate(owner=alice, name="Two turns", prefix="Well,")
+    template.turns = [
+        {"role": "user", "content": "first", "images": []},
+        {"role": "assistant", "content": "second", "images": []},
+    ]
+    template.save(author=alice)
+    preview_sent = threading.Event()
+    real_action = editor_views.apply_turn_action
+
+    def slow_action(turns: Any, action: str) -> Any:
+        # The server answers the move only once the browser has sent a preview meanwhile.
+        assert preview_sent.wait(HANG_GUARD), "no preview was sent while the move was pending"
+        return real_action(turns, action)
+
+    monkeypatch.setattr(editor_views, "apply_turn_action", slow_action)
+    log_in(page, live_url, "alice", PASSWORD)
+    page.goto(f"{live_url}/templates/{template.code}/edit/")
+
+    page.fill("textarea[name=turns-1-content]", "second, edited")  # the preview is due
+    with page.expect_request(lambda request: "/templates/preview/" in request.url):
+        page.click("button[value=up-1]")
+    preview_sent.set()
+
+    page.wait_for_function(
+        "document.querySelector('textarea[name=turns-0-content]').value === 'second, edited'"
+    )
+    assert page.input_value("textarea[name=turns-1-content]") == "first"
 
 
 def test_it_shows_a_starter_with_an_image_turn_and_its_history(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -58,6 +57,7 @@ def test_it_finds_that_deepseek_continues_the_prefix(
     alice_client: Client, alice: User, sim: Sim
 ) -> None:
     credential = make_sim_credential(alice, sim, "deepseek", key=SECRET_KEY)
+    before = timezone.now()
     response = _probe(alice_client, credential, "deepseek-chat", **HTMX)
     assert response.status_code == 200
     body = response.content.decode()
@@ -74,7 +74,7 @@ def test_it_finds_that_deepseek_continues_the_prefix(
     )
     assert saved.text and saved.text in body
     assert saved.evidence.startswith("The reply")
-    assert timezone.now() - saved.checked_at < timedelta(seconds=30)
+    assert before <= saved.checked_at <= timezone.now()
     # The simulator saw DeepSeek's own prefix flag on the /beta endpoint.
     sent = sim.app.requests[-1]
     assert sent.path.endswith("/beta/chat/completions")
@@ -135,12 +135,11 @@ def test_it_reports_a_provider_that_never_answers_as_an_error(
 ) -> None:
     monkeypatch.setattr(views, "PROBE_DEADLINES", Deadlines(first_token=0.5, stall=0.5, total=2))
     credential = make_sim_credential(alice, sim, "deepseek")
-    started = time.monotonic()
     _probe(alice_client, credential, "deepseek-chat-fault-silent", **HTMX)
-    assert time.monotonic() - started < 5
     saved = ProbeResult.objects.get(credential=credential)
     assert saved.verdict == "error"
-    assert saved.evidence
+    # The probe's own deadline ended it, not the simulator's two minutes of silence.
+    assert saved.evidence == "DeepSeek sent no text within 0.5 s."
 
 
 def test_it_works_without_javascript(alice_client: Client, alice: User, sim: Sim) -> None:

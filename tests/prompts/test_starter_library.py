@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -112,3 +113,60 @@ def test_it_shows_starters_to_every_signed_in_user(charlie_client: Client) -> No
     response = charlie_client.get("/templates/", {"q": "code fence"})
 
     assert "Python code fence" in response.content.decode()
+
+
+def _changed_library(tmp_path: Path) -> tuple[Path, list[dict[str, object]]]:
+    """Return a copy of the library file in which every starter's description changed."""
+    document = json.loads(STARTER_PATH.read_text(encoding="utf-8"))
+    for template in document["templates"]:
+        template["description"] += " Updated upstream."
+    changed = tmp_path / "starter.json"
+    changed.write_text(json.dumps(document), encoding="utf-8")
+    return changed, document["templates"]
+
+
+def test_it_keeps_a_starter_edited_on_the_site(tmp_path: Path) -> None:
+    load_starter_library()
+    edited = PrefixTemplate.objects.get(key="code-fence-sql")
+    edited.prefix = "```postgresql\n"
+    edited.save(note="Edited in the admin")
+    changed, templates = _changed_library(tmp_path)
+
+    counts = load_starter_library(changed)
+
+    assert counts["kept"] == 1 and counts["updated"] == len(templates) - 1
+    edited.refresh_from_db()
+    assert edited.prefix == "```postgresql\n"
+    assert not edited.description.endswith("Updated upstream.")
+    assert PrefixTemplate.objects.get(key="code-fence-python").description.endswith(
+        "Updated upstream."
+    )
+    assert PrefixTemplate.objects.exclude(key="").count() == len(templates)
+
+
+def test_it_keeps_a_starter_handed_to_a_team(tmp_path: Path, alice: Any, team: Any) -> None:
+    load_starter_library()
+    adopted = PrefixTemplate.objects.get(key="story-opener-en")
+    adopted.team, adopted.visibility = team, Visibility.TEAM
+    adopted.save()
+    changed, _ = _changed_library(tmp_path)
+
+    counts = load_starter_library(changed)
+
+    assert counts["kept"] == 1
+    adopted.refresh_from_db()
+    assert (adopted.team, adopted.visibility) == (team, Visibility.TEAM)
+    assert not adopted.description.endswith("Updated upstream.")
+
+
+def test_it_says_how_many_edited_starters_it_kept() -> None:
+    load_starter_library()
+    edited = PrefixTemplate.objects.get(key="commit-message")
+    edited.name = "Commit message (our style)"
+    edited.save()
+    out = StringIO()
+
+    call_command("load_starter_library", stdout=out)
+
+    assert "1 kept as edited on this site" in out.getvalue()
+    assert PrefixTemplate.objects.get(key="commit-message").name == "Commit message (our style)"

@@ -30,6 +30,7 @@ from playground.providers import (
     stream_completion,
 )
 from tests.providers.helpers import KEY, Chunks, answer, client_for, collect, sse
+from tests.waiting import HANG_GUARD
 
 pytestmark = pytest.mark.anyio
 
@@ -301,7 +302,7 @@ async def test_it_closes_the_upstream_response_when_the_consumer_is_cancelled() 
                 got_text.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(got_text.wait(), 1)
+    await asyncio.wait_for(got_text.wait(), HANG_GUARD)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

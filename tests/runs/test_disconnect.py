@@ -14,6 +14,7 @@ from django.test import Client
 
 from playground.runs.models import Run, RunStatus, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.waiting import HANG_GUARD
 
 pytestmark = [
     pytest.mark.anyio,
@@ -56,7 +57,7 @@ async def _wait_for(predicate: Any, timeout: float) -> bool:
     return False
 
 
-async def test_it_cancels_upstream_within_a_second_of_a_disconnect(alice: Any, sim: Sim) -> None:
+async def test_it_cancels_upstream_when_the_browser_disconnects(alice: Any, sim: Sim) -> None:
     @sync_to_async
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
@@ -67,25 +68,26 @@ async def test_it_cancels_upstream_within_a_second_of_a_disconnect(alice: Any, s
     app = get_asgi_application()
     communicator = ApplicationCommunicator(app, _scope(f"/runs/{run.code}/stream/", cookie))
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=5)
+    start = await communicator.receive_output(timeout=HANG_GUARD)
     assert start["status"] == 200
     received = b""
     while received.count(b"event: col-0-text") < 2:
-        message = await communicator.receive_output(timeout=5)
+        message = await communicator.receive_output(timeout=HANG_GUARD)
         received += message.get("body", b"")
 
     closed_at = time.monotonic()
     await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(timeout=5)
+    await communicator.wait(timeout=HANG_GUARD)
 
     record = next(r for r in reversed(sim.app.requests) if r.model == SLOW_MODEL)
 
     async def disconnected() -> bool:
         return record.disconnected_at is not None
 
-    assert await _wait_for(disconnected, 2.0), "the simulator never saw the disconnect"
-    assert record.disconnected_at is not None
-    assert record.disconnected_at - closed_at < 1.0
+    # Without the cancellation the stream would run to its end, recorded completed, never
+    # disconnected. How soon it is cancelled is for bench/, not asserted on a busy machine.
+    assert await _wait_for(disconnected, HANG_GUARD), "the simulator never saw the disconnect"
+    assert record.disconnected_at is not None and record.disconnected_at >= closed_at
     assert not record.completed
 
     segment = await Segment.objects.aget(column__run=run)
@@ -118,13 +120,13 @@ async def test_it_stops_one_column_and_lets_the_others_finish(
     async def streaming() -> bool:
         return await Segment.objects.filter(column__run=run, status="running").acount() == 2
 
-    assert await _wait_for(streaming, 5.0)
+    assert await _wait_for(streaming, HANG_GUARD)
     await asyncio.sleep(0.3)
     response = await async_client.post(
         f"/runs/{run.code}/columns/0/stop/", headers={"HX-Request": "true"}
     )
     assert response.status_code == 204
-    body = await asyncio.wait_for(reading, 10)
+    body = await asyncio.wait_for(reading, HANG_GUARD)
 
     segments = [
         s async for s in Segment.objects.filter(column__run=run).order_by("column__position")
@@ -163,10 +165,10 @@ async def test_it_never_leaves_a_segment_running_when_the_browser_leaves_during_
         get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
     )
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    assert (await communicator.receive_output(timeout=5))["status"] == 200
-    assert b": open" in (await communicator.receive_output(timeout=5))["body"]
+    assert (await communicator.receive_output(timeout=HANG_GUARD))["status"] == 200
+    assert b": open" in (await communicator.receive_output(timeout=HANG_GUARD))["body"]
     await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(timeout=5)
+    await communicator.wait(timeout=HANG_GUARD)
 
     segment = await Segment.objects.aget(column__run=run)
     assert segment.status == "stopped"

@@ -51,7 +51,7 @@ def sim() -> Iterator[Sim]:
 @pytest.fixture(scope="session")
 def client(sim: Sim) -> Iterator[httpx.Client]:
     """Return an httpx client bound to the simulator (one per session: building one is slow)."""
-    with httpx.Client(base_url=sim.url, timeout=10.0) as http:
+    with httpx.Client(base_url=sim.url, timeout=60.0) as http:  # a hang guard
         yield http
 
 

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from playground.simulator.faults import model_options
 from tests.simulator.conftest import Sim, anthropic_headers, bearer, sse_events
+from tests.waiting import wait_until
 
 USER = {"role": "user", "content": "Tell me a story."}
 DIALECTS = {
@@ -53,13 +55,10 @@ def read(
     return response, lines, None
 
 
-def wait_for_disconnect(sim: Sim) -> float | None:
-    """Return the newest record's disconnect time, waiting up to 1 s for it."""
-    deadline = time.monotonic() + 1.0
+def wait_for_disconnect(sim: Sim) -> float:
+    """Return the newest record's disconnect time, once the simulator has noticed it."""
     record = sim.last()
-    while record.disconnected_at is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return record.disconnected_at
+    return wait_until(lambda: record.disconnected_at, "the simulator to notice the disconnect")
 
 
 @pytest.mark.parametrize(
@@ -98,11 +97,12 @@ def test_it_keeps_a_slow_stream_alive_before_the_first_token(
     _, lines, error = read(client, "deepseek", request("deepseek", "deepseek-chat-fault-slow"))
     assert error is None
     first_data = next(i for i, line in enumerate(lines) if line.startswith("data:"))
-    assert first_data >= 4 and set(lines[:first_data]) == {": keep-alive"}
+    # 1 s of waiting with a keep-alive every 0.2 s: five, however late each sleep wakes.
+    assert first_data == 5 and set(lines[:first_data]) == {": keep-alive"}
     assert lines[-1] == "data: [DONE]"
     record = sim.last()
-    assert record.first_byte_at is not None and record.first_byte_at - started < 0.5
-    assert time.monotonic() - started >= 1.0
+    assert record.first_byte_at is not None and record.chunks_sent > first_data
+    assert time.monotonic() - started >= 1.0  # the slow fault waited before the first token
 
 
 def test_it_pings_a_slow_anthropic_stream(client: httpx.Client) -> None:
@@ -161,11 +161,11 @@ def test_it_stays_silent_with_keep_alives_only(
     client: httpx.Client, sim: Sim, dialect: str
 ) -> None:
     response, lines, _ = read(client, dialect, request(dialect, "m-fault-silent"), limit=4)
-    closed = time.monotonic()
     assert response.status_code == 200 and len(lines) == 4
     assert all(line.startswith((":", "event: ping", 'data: {"type":"ping"}')) for line in lines)
-    disconnected = wait_for_disconnect(sim)
-    assert disconnected is not None and disconnected - closed < 1.0
+    # Silence lasts two minutes: the record ends now only because the client left.
+    assert wait_for_disconnect(sim)
+    assert not sim.last().completed
 
 
 def test_it_stays_silent_on_ollama_until_the_client_gives_up(
@@ -235,7 +235,8 @@ def test_it_paces_at_the_model_token_rate(client: httpx.Client) -> None:
     _, lines, _ = read(
         client, "deepseek", request("deepseek", "deepseek-chat-tps20", max_tokens=10)
     )
-    assert 0.3 <= time.monotonic() - started < 2.0  # ≥ 7 tokens after the first delta at 20/s
-    started = time.monotonic()
-    read(client, "deepseek", request("deepseek", "deepseek-chat", max_tokens=10))
-    assert time.monotonic() - started < 0.3
+    # ≥ 7 tokens after the first delta at 20/s: the model's rate, not the session's 5,000/s.
+    # (Only a lower bound: how fast it goes is for bench/, not for a test on a busy machine.)
+    assert time.monotonic() - started >= 0.3
+    assert model_options("deepseek-chat-tps20").tps == 20
+    assert model_options("deepseek-chat").tps is None  # the app's own rate applies

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from playground.accounts.models import User
+from playground.keys import offline
 from playground.keys.models import Credential
 
 DEMO_USERNAME = "demo"
@@ -34,12 +34,15 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save()
         call_command("load_starter_library", verbosity=0)
-        if settings.SIMULATOR_ENABLED:
-            origin = options["origin"].rstrip("/") + "/sim"
+        origin = offline.simulator_origin(options["origin"])
+        if origin is not None:
             made = Credential.objects.add_simulator_set(user, origin)
             self.stdout.write(f"Simulator credentials for the demo account: {len(made)} ({origin})")
         else:
-            self.stdout.write("SIMULATOR_ENABLED is off: the demo account has no simulator keys.")
+            self.stdout.write(
+                "This site offers no offline demo (DEMO_MODE, or SIMULATOR_ENABLED with "
+                "ALLOW_PRIVATE_BASE_URLS): the demo account has no simulator keys."
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo account ready: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}"
