@@ -19,6 +19,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 from playground import http as upstream  # noqa: E402
+from playground.bodylimit import limit_body  # noqa: E402
 
 SIMULATOR_PREFIX = "/sim"
 _simulator: Any = None
@@ -59,4 +60,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         inner["root_path"] = scope.get("root_path", "") + SIMULATOR_PREFIX
         await _get_simulator()(inner, receive, send)
         return
-    await django_application(scope, receive, send)
+    await limit_body(django_application, settings.MAX_REQUEST_BODY_BYTES, scope, receive, send)

@@ -302,6 +302,8 @@ RUN_MAX_OUTPUT_CHARS = env_int("RUN_MAX_OUTPUT_CHARS", 500_000, minimum=1000)
 MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
 # Images uploaded for a turn are kept in the database and sent inline; this caps their size.
 MAX_IMAGE_UPLOAD_BYTES = env_int("MAX_IMAGE_UPLOAD_MB", 5, minimum=1) * 1_048_576
+# No request body larger than this is read at all (playground/bodylimit.py): 413 at once.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_MB", 12, minimum=1) * 1_048_576
 
 # Input budgets (docs/limits.md): every request's work is bounded before it starts, and a refusal
 # names the limit. A prompt after its variables are filled in (and a template with its defaults):
