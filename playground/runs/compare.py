@@ -24,7 +24,7 @@ from playground.providers.catalog import get_provider, providers
 
 from . import events
 from .forms import CompareSubmission, PromptForm, TargetForm, TurnForm, format_stop
-from .models import Run, RunColumn
+from .models import Run, RunColumn, summarize
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
@@ -331,6 +331,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
     run = Run.objects.get(pk=run_pk)
     columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     parts = []
+    summary = summarize(columns)
     for column in columns:
         context = {"run": run, "column": column}
         body = render_to_string("runs/_column.html#column-body", context)
@@ -342,7 +343,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         parts.append((column.position, body, metrics, end))
     done = render_to_string(
         "runs/_run.html#run-status",
-        {"run": run, "status": run.status, "column_count": len(parts)},
+        {"run": run, "status": run.status, "summary": summary, "column_count": len(parts)},
     )
     return events.replay_frames(parts, done)
 

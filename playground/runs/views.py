@@ -23,7 +23,7 @@ from . import streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
-from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus
+from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus, summarize
 from .upstream import get_client
 
 
@@ -36,7 +36,7 @@ def _run_context(run: Run) -> dict[str, Any]:
     columns = list(
         RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     )
-    return {"run": run, "columns": columns}
+    return {"run": run, "columns": columns, "summary": summarize(columns)}
 
 
 @require_GET
@@ -172,7 +172,7 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     filters = compare_logic.HistoryFilters.from_query(request.GET)
     runs = filters.apply(Run.objects.for_user(request.user))
-    page = Paginator(runs.prefetch_related("columns"), 25).get_page(request.GET.get("page"))
+    page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"  # type: ignore[attr-defined]
     return render(request, template, context)
