@@ -30,6 +30,7 @@ MAIN_FIELDS = (
     "category",
     "tags",
     *TEXT_FIELDS,
+    "speaker_name",
     "stop",
     "temperature",
     "max_tokens",
@@ -61,6 +62,7 @@ def draft_from_template(template: PrefixTemplate) -> dict[str, Any]:
     params = content["parameters"]
     draft: dict[str, Any] = {key: content[key] for key in ("name", "description", "category")}
     draft.update({key: content[key] for key in TEXT_FIELDS})
+    draft["speaker_name"] = content.get("speaker_name", "")
     draft.update(
         tags=", ".join(content["tags"]),
         stop=encode_stops(content["stop"]),
@@ -205,6 +207,7 @@ class Editor:
         data = self.form.cleaned_data
         content = {key: data[key] for key in ("name", "description", "category", "tags", "stop")}
         content.update({key: data[key] for key in TEXT_FIELDS})
+        content["speaker_name"] = data["speaker_name"]
         content["turns"] = [
             {key: form.cleaned_data[key] for key in ("role", "content", "images")} for form in turns
         ]

@@ -35,6 +35,7 @@ MAX_STOP_LENGTH = 200
 MAX_VARIABLES = 50
 MAX_VARIABLE_DESCRIPTION = 300
 MAX_TOKENS = 1_000_000
+MAX_SPEAKER = 64
 TAG_RE = re.compile(rf"[^\s,|\x00]{{1,{MAX_TAG}}}")
 
 TEMPLATE_FIELDS = (
@@ -51,6 +52,7 @@ TEMPLATE_FIELDS = (
     "stop",
     "parameters",
     "variables",
+    "speaker_name",  # optional, written only when set (added after version 1 shipped)
 )
 PARAMETERS = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -267,6 +269,12 @@ def read_template(value: Any, path: str, problems: list[Problem]) -> dict[str, A
         "stop": _stop(reader),
         "parameters": _parameters(reader),
     }
+    speaker = reader.text("speaker_name", limit=MAX_SPEAKER)
+    if any(char in speaker for char in "\r\n"):
+        reader.fail("speaker_name", "must be one line")
+    if speaker:
+        # Only when set, so a template without one reads (and exports) as it always did.
+        content["speaker_name"] = speaker
     if "name" in obj and isinstance(obj["name"], str) and not obj["name"].strip():
         reader.fail("name", "required")
     texts = (content["prefix"], content["reasoning_prefix"], content["suffix"])

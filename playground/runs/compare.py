@@ -107,6 +107,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": source.system,
             "prefix": source.prefix,
             "reasoning_prefix": source.reasoning_prefix,
+            "speaker_name": source.speaker_name,
             "suffix": source.suffix or "",
             "stop": format_stop(list(source.stop)),
             "temperature": source.temperature,
@@ -119,6 +120,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": run.system,
             "prefix": run.prefix,
             "reasoning_prefix": run.reasoning_prefix,
+            "speaker_name": run.speaker_name,
             "suffix": run.suffix,
             "stop": format_stop(list(run.stop)),
             **{key: run.params.get(key) for key in ("temperature", "max_tokens", "top_p")},
@@ -221,6 +223,7 @@ def _raw_prompt(submission: CompareSubmission) -> RenderedPrompt | None:
         temperature=data.get("temperature"),
         max_tokens=data.get("max_tokens"),
         top_p=data.get("top_p"),
+        speaker_name=data.get("speaker_name", ""),
     )
 
 
@@ -232,6 +235,7 @@ def _prompt_fields(prompt: RenderedPrompt) -> dict[str, Any]:
         ],
         "prefix": prompt.prefix,
         "reasoning_prefix": prompt.reasoning_prefix,
+        "speaker_name": prompt.speaker_name,
         "suffix": prompt.suffix or "",
         "stop": list(prompt.stop),
         "params": {
@@ -314,7 +318,16 @@ def rerun(request: HttpRequest, run: Run) -> StartResult:
         return StartResult(errors=["The keys this run used have all been deleted."])
     prompt = {
         key: getattr(run, key)
-        for key in ("system", "turns", "prefix", "reasoning_prefix", "suffix", "stop", "params")
+        for key in (
+            "system",
+            "turns",
+            "prefix",
+            "reasoning_prefix",
+            "speaker_name",
+            "suffix",
+            "stop",
+            "params",
+        )
     }
     new = Run.objects.start(
         user=request.user,

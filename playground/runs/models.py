@@ -161,6 +161,7 @@ class Run(models.Model):
     turns = models.JSONField(default=list, blank=True)  # [{"role", "content", "images": [...]}]
     prefix = models.TextField(blank=True)
     reasoning_prefix = models.TextField(blank=True)
+    speaker_name = models.CharField(max_length=64, blank=True)  # Moonshot's `name` on the prefix
     suffix = models.TextField(blank=True)  # empty: no fill-in-the-middle
     stop = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, top_p

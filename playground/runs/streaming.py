@@ -136,6 +136,7 @@ def completion_request(
         ),
         system=run.system,
         reasoning_prefix=segment.reasoning_prefix,
+        speaker_name=run.speaker_name,
         suffix=run.suffix or None,
         stop=tuple(overrides.get("stop") or run.stop),
         max_tokens=overrides.get("max_tokens") or params.get("max_tokens"),
