@@ -14,3 +14,5 @@ urlpatterns = [
     path("runs/", include("playground.runs.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = accounts_views.page_not_found
