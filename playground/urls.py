@@ -17,3 +17,4 @@ urlpatterns = [
 
 # The 500 page needs the request for its CSP nonce; Django's default handler renders without one.
 handler500 = "playground.errors.server_error"
+handler404 = accounts_views.page_not_found

@@ -10,10 +10,12 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -24,6 +26,19 @@ from playground.providers.catalog import get_provider, provider_choices
 
 from .forms import InviteForm, RoleForm, SignupForm, TeamForm
 from .models import Invite, Membership, Role, Team, TeamRuleError, User
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Render the 404 page, then close this thread's database connection (outside a transaction).
+
+    Under ASGI, Django renders the 404 for a path that no URL matches in a worker thread of its
+    own (convert_exception_to_response runs it with thread_sensitive=False), where the end of
+    the request never closes the connection the page's user lookup opened.
+    """
+    response = defaults.page_not_found(request, exception)
+    if not connection.in_atomic_block:
+        connection.close()
+    return response
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -154,6 +154,7 @@ def flatten(content: dict[str, Any]) -> list[tuple[str, str]]:
     fields += [
         ("Assistant prefix", content["prefix"]),
         ("Reasoning prefix", content["reasoning_prefix"]),
+        ("Speaker name", content.get("speaker_name", "")),
         ("FIM suffix", content["suffix"]),
         ("Stop sequences", _quoted(content["stop"])),
         ("Parameters", "".join(f"{k}: {'—' if v is None else v}\n" for k, v in params.items())),

@@ -38,6 +38,7 @@ MAIN_FIELDS = (
     "category",
     "tags",
     *TEXT_FIELDS,
+    "speaker_name",
     "stop",
     "temperature",
     "max_tokens",
@@ -69,6 +70,7 @@ def draft_from_template(template: PrefixTemplate) -> dict[str, Any]:
     params = content["parameters"]
     draft: dict[str, Any] = {key: content[key] for key in ("name", "description", "category")}
     draft.update({key: content[key] for key in TEXT_FIELDS})
+    draft["speaker_name"] = content.get("speaker_name", "")
     draft.update(
         tags=", ".join(content["tags"]),
         stop=encode_stops(content["stop"]),
@@ -213,6 +215,7 @@ class Editor:
         data = self.form.cleaned_data
         content = {key: data[key] for key in ("name", "description", "category", "tags", "stop")}
         content.update({key: data[key] for key in TEXT_FIELDS})
+        content["speaker_name"] = data["speaker_name"]
         content["turns"] = [
             {key: form.cleaned_data[key] for key in ("role", "content", "images")} for form in turns
         ]

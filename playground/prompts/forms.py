@@ -111,6 +111,14 @@ class TemplateForm(forms.Form):
         label="Reasoning prefix",
         help_text="The start of the model's chain of thought (DeepSeek thinking mode).",
     )
+    speaker_name = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=schema.MAX_SPEAKER,
+        label="Speaker name",
+        help_text="Who speaks the prefix, for role-play (Moonshot's name field). Providers "
+        "without it send the prefix alone and say so in their column.",
+    )
     suffix = ExactTextField(
         label="FIM suffix",
         help_text="The text after the gap, for fill-in-the-middle completion.",

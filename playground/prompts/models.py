@@ -140,6 +140,8 @@ class PrefixTemplate(models.Model):
     turns = models.JSONField(default=list, blank=True)
     prefix = models.TextField(blank=True)
     reasoning_prefix = models.TextField(blank=True)
+    # Who speaks the prefix, for dialects that take a name on it (Moonshot's role-play `name`).
+    speaker_name = models.CharField(max_length=schema.MAX_SPEAKER, blank=True)
     suffix = models.TextField(blank=True)
     stop = models.JSONField(default=list, blank=True)
     temperature = models.FloatField(null=True, blank=True)
@@ -248,6 +250,7 @@ class PrefixTemplate(models.Model):
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             top_p=self.top_p,
+            speaker_name=self.speaker_name,
         )
 
     def variables(self) -> list[Variable]:
@@ -287,6 +290,8 @@ class PrefixTemplate(models.Model):
                 {"name": v.name, "default": v.default, "description": v.description}
                 for v in self.variables()
             ],
+            # Only when set: contents saved before the field existed stay equal (schema.py).
+            **({"speaker_name": self.speaker_name} if self.speaker_name else {}),
         }
 
     def apply_content(self, content: dict[str, Any]) -> None:
@@ -299,6 +304,7 @@ class PrefixTemplate(models.Model):
         self.turns = [dict(turn, images=list(turn["images"])) for turn in content["turns"]]
         self.prefix = content["prefix"]
         self.reasoning_prefix = content["reasoning_prefix"]
+        self.speaker_name = content.get("speaker_name", "")
         self.suffix = content["suffix"]
         self.stop = list(content["stop"])
         self.temperature = content["parameters"]["temperature"]

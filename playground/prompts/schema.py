@@ -38,6 +38,7 @@ MAX_INTEGER_DIGITS = 20
 MAX_VARIABLES = 50
 MAX_VARIABLE_DESCRIPTION = 300
 MAX_TOKENS = 1_000_000
+MAX_SPEAKER = 64
 TAG_RE = re.compile(rf"[^\s,|\x00]{{1,{MAX_TAG}}}")
 
 TEMPLATE_FIELDS = (
@@ -54,6 +55,7 @@ TEMPLATE_FIELDS = (
     "stop",
     "parameters",
     "variables",
+    "speaker_name",  # optional, written only when set (added after version 1 shipped)
 )
 PARAMETERS = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
@@ -312,6 +314,12 @@ def read_template(
         "stop": _stop(reader),
         "parameters": _parameters(reader),
     }
+    speaker = reader.text("speaker_name", limit=MAX_SPEAKER)
+    if any(char in speaker for char in "\r\n"):
+        reader.fail("speaker_name", "must be one line")
+    if speaker:
+        # Only when set, so a template without one reads (and exports) as it always did.
+        content["speaker_name"] = speaker
     if "name" in obj and isinstance(obj["name"], str) and not obj["name"].strip():
         reader.fail("name", "required")
     texts = (content["prefix"], content["reasoning_prefix"], content["suffix"])

@@ -50,6 +50,7 @@ class RenderedPrompt:
     temperature: float | None
     max_tokens: int | None
     top_p: float | None
+    speaker_name: str = ""  # sent as written: it holds no variables
 
 
 class MissingVariables(ValueError):

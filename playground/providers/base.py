@@ -127,11 +127,16 @@ FinishReason = Literal["stop", "length", "content_filter", "tool_calls", "other"
 
 @dataclass(frozen=True)
 class Finish:
-    """The end of a successful completion: why it stopped and which stop string matched."""
+    """The end of a successful completion: why it stopped and which stop string matched.
+
+    `notes` are caveats about how the stream was delivered (an unreadable chunk skipped, no
+    end marker); the text is complete by the provider's own account, so they are not errors.
+    """
 
     reason: FinishReason
     raw_reason: str | None = None
     stop_sequence: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 
 import httpx
 
@@ -256,21 +257,31 @@ class Exchange:
         """Return the Finish or ProviderError that ends this completion."""
         if self.error is not None:
             return self.error
-        if self.malformed:
+        if self.malformed and self.finish is None:
             return ProviderError(
                 ErrorKind.PROTOCOL,
                 f"{self.name} sent {self.malformed} unreadable chunk(s), "
                 "so the text may have gaps.",
             )
-        if self.finish is not None:
-            return self.finish
-        if self.done:
-            return Finish("other")
+        if self.finish is not None or self.done:
+            # The provider said it had finished: what went wrong on the way is a note.
+            finish = self.finish if self.finish is not None else Finish("other")
+            return replace(finish, notes=finish.notes + self.caveats())
         return ProviderError(
             ErrorKind.CONNECTION,
             f"The stream from {self.name} ended after {self.chars} characters "
             "without saying it was finished.",
         )
+
+    def caveats(self) -> tuple[str, ...]:
+        """Return the notes on a finished stream: chunks skipped, a missing end marker."""
+        notes = []
+        if self.malformed:
+            plural = "s" if self.malformed > 1 else ""
+            notes.append(f"{self.malformed} unreadable chunk{plural} skipped")
+        if not self.done:
+            notes.append("stream ended without its end marker")
+        return tuple(notes)
 
     def timeout_error(self) -> ProviderError:
         """Return the error for the deadline that just passed."""

@@ -43,7 +43,7 @@ from .forms import (
     format_stop,
     text_problem,
 )
-from .models import Run, RunColumn
+from .models import Run, RunColumn, summarize
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
@@ -138,6 +138,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": source.system,
             "prefix": source.prefix,
             "reasoning_prefix": source.reasoning_prefix,
+            "speaker_name": source.speaker_name,
             "suffix": source.suffix or "",
             "stop": format_stop(list(source.stop)),
             "temperature": source.temperature,
@@ -150,6 +151,7 @@ def _prompt_initial(template: PrefixTemplate | None, run: Run | None) -> dict[st
             "system": run.system,
             "prefix": run.prefix,
             "reasoning_prefix": run.reasoning_prefix,
+            "speaker_name": run.speaker_name,
             "suffix": run.suffix,
             "stop": format_stop(list(run.stop)),
             **{key: run.params.get(key) for key in ("temperature", "max_tokens", "top_p")},
@@ -269,6 +271,7 @@ def _raw_prompt(submission: CompareSubmission) -> RenderedPrompt | None:
         temperature=data.get("temperature"),
         max_tokens=data.get("max_tokens"),
         top_p=data.get("top_p"),
+        speaker_name=data.get("speaker_name", ""),
     )
 
 
@@ -280,6 +283,7 @@ def _prompt_fields(prompt: RenderedPrompt) -> dict[str, Any]:
         ],
         "prefix": prompt.prefix,
         "reasoning_prefix": prompt.reasoning_prefix,
+        "speaker_name": prompt.speaker_name,
         "suffix": prompt.suffix or "",
         "stop": list(prompt.stop),
         "params": {
@@ -414,7 +418,16 @@ def rerun(request: HttpRequest, run: Run) -> StartResult:
         return StartResult(errors=["The keys this run used have all been deleted."])
     prompt = {
         key: getattr(run, key)
-        for key in ("system", "turns", "prefix", "reasoning_prefix", "suffix", "stop", "params")
+        for key in (
+            "system",
+            "turns",
+            "prefix",
+            "reasoning_prefix",
+            "speaker_name",
+            "suffix",
+            "stop",
+            "params",
+        )
     }
     new = Run.objects.start(
         user=request.user,
@@ -431,6 +444,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
     run = Run.objects.get(pk=run_pk)
     columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     parts = []
+    summary = summarize(columns)
     for column in columns:
         context = {"run": run, "column": column}
         body = render_to_string("runs/_column.html#column-body", context)
@@ -442,7 +456,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         parts.append((column.position, body, metrics, end))
     done = render_to_string(
         "runs/_run.html#run-status",
-        {"run": run, "status": run.status, "column_count": len(parts)},
+        {"run": run, "status": run.status, "summary": summary, "column_count": len(parts)},
     )
     return events.replay_frames(parts, done)
 

@@ -106,6 +106,13 @@ class PromptForm(forms.Form):
     reasoning_prefix = forms.CharField(
         required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    speaker_name = forms.CharField(
+        required=False,
+        strip=False,
+        max_length=64,
+        help_text="Who speaks the prefix, for role-play. Sent as Moonshot's name field; the "
+        "other providers send the prefix alone and say so in their column.",
+    )
     suffix = forms.CharField(
         required=False,
         strip=False,
@@ -136,6 +143,8 @@ class PromptForm(forms.Form):
         problem = stop_problem(data["stop"], limits)
         if problem:
             self.add_error("stop", problem)
+        if any(char in data.get("speaker_name", "") for char in "\r\n"):
+            self.add_error("speaker_name", "The speaker name must be one line.")
         return data
 
 

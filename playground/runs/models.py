@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,8 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import Sum
 from django.utils import timezone
+
+from .summary import ColumnVerdict, RunSummary, Spend, add_spend
 
 
 class RunStatus(models.TextChoices):
@@ -73,6 +76,13 @@ class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: Any) -> RunQuerySet:
         """Return the runs `user` owns."""
         return self.filter(user=user)
+
+    def with_summary(self) -> RunQuerySet:
+        """Prefetch what `Run.summary` and `Run.spend` read (columns, segments minus bodies)."""
+        light = Segment.objects.defer(
+            "text", "reasoning", "prefix", "reasoning_prefix", "request_dump", "response_raw"
+        )
+        return self.prefetch_related("columns", models.Prefetch("columns__segments", light))
 
     def live(self) -> RunQuerySet:
         """Return runs still marked running."""
@@ -153,6 +163,7 @@ class Run(models.Model):
     turns = models.JSONField(default=list, blank=True)  # [{"role", "content", "images": [...]}]
     prefix = models.TextField(blank=True)
     reasoning_prefix = models.TextField(blank=True)
+    speaker_name = models.CharField(max_length=64, blank=True)  # Moonshot's `name` on the prefix
     suffix = models.TextField(blank=True)  # empty: no fill-in-the-middle
     stop = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, top_p
@@ -178,6 +189,30 @@ class Run(models.Model):
             return self.template_name
         head = self.prefix.strip().splitlines()[0] if self.prefix.strip() else ""
         return (head[:60] + "…") if len(head) > 60 else (head or "Ad-hoc prompt")
+
+    @property
+    def summary(self) -> RunSummary:
+        """Return what the run's columns came to ("2 done · 1 failed"); see summary.py."""
+        return summarize(self.columns.all())
+
+    @property
+    def spend(self) -> Spend:
+        """Return the tokens and cost of every segment of every column."""
+        return add_spend(
+            [
+                (segment.input_tokens, segment.output_tokens, segment.cost, segment.currency)
+                for column in self.columns.all()
+                for segment in column.segments.all()
+            ]
+        )
+
+    def column_verdicts(self) -> dict[int, ColumnVerdict]:
+        """Return each column's verdict by position, read from its last segment."""
+        last: dict[int, ColumnVerdict] = {}
+        rows = Segment.objects.filter(column__run=self).order_by("column__position", "index")
+        for position, status, caveats in rows.values_list("column__position", "status", "caveats"):
+            last[position] = ColumnVerdict(status, tuple(caveats or ()))
+        return last
 
     def claim_pending_segments(self) -> list[int]:
         """Atomically take this run's waiting segments for streaming; return their ids.
@@ -264,6 +299,12 @@ class RunColumn(models.Model):
             return self.provider
 
     @property
+    def verdict(self) -> ColumnVerdict:
+        """Return the column's outcome: its last segment's (running when it has none)."""
+        last = self.last_segment
+        return last.verdict if last is not None else ColumnVerdict("pending")
+
+    @property
     def segment_list(self) -> list[Segment]:
         """Return the segments in order (prefetched when the caller asked for them)."""
         return sorted(self.segments.all(), key=lambda segment: segment.index)
@@ -344,6 +385,8 @@ class Segment(models.Model):
     error_kind = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     notes = models.JSONField(default=list, blank=True)
+    # How the stream finished when it did, short phrases: "1 unreadable chunk skipped".
+    caveats = models.JSONField(default=list, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -372,6 +415,10 @@ class Segment(models.Model):
         return self.status in FINAL_SEGMENT_STATUSES
 
     @property
+    def verdict(self) -> ColumnVerdict:
+        return ColumnVerdict(self.status, tuple(self.caveats or ()))
+
+    @property
     def tokens_per_second(self) -> float | None:
         """Return output tokens per second of generation (after the first token), if known."""
         if not self.output_tokens or self.elapsed_ms is None or self.ttft_ms is None:
@@ -387,6 +434,11 @@ class Segment(models.Model):
     @property
     def can_continue(self) -> bool:
         return self.status == SegmentStatus.DONE and self.finish_reason == "length"
+
+
+def summarize(columns: Iterable[RunColumn]) -> RunSummary:
+    """Return the summary of these columns (a run's, in position order)."""
+    return RunSummary(tuple(column.verdict for column in columns))
 
 
 def cost_of(

@@ -35,6 +35,7 @@ from playground.providers.catalog import model_info
 from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
 from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
+from .summary import ColumnVerdict, RunSummary
 
 # Relays streaming in this process, by run code, so Stop reaches them at once.
 _live: dict[str, RunRelay] = {}
@@ -144,6 +145,7 @@ def completion_request(
         ),
         system=run.system,
         reasoning_prefix=segment.reasoning_prefix,
+        speaker_name=run.speaker_name,
         suffix=run.suffix or None,
         stop=tuple(overrides.get("stop") or run.stop),
         max_tokens=overrides.get("max_tokens") or params.get("max_tokens"),
@@ -165,6 +167,8 @@ class StreamPlan:
     segments: dict[int, Segment]
     jobs: list[ColumnJob] = field(default_factory=list)
     column_count: int = 0
+    # The verdicts of the columns not streamed this time, for the end-of-run summary.
+    settled: dict[int, ColumnVerdict] = field(default_factory=dict)
 
 
 def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
@@ -214,6 +218,8 @@ def plan_stream(run_pk: int) -> StreamPlan:
             plan.segments[column.position] = segment
             plan.jobs.append(_job_for(run, column, segment, images))
         Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
+        verdicts = run.column_verdicts()
+        plan.settled = {pos: v for pos, v in verdicts.items() if pos not in plan.segments}
         return plan
     finally:
         connection.close()
@@ -231,6 +237,7 @@ def _outcome_fields(
         "reasoning": "".join(outcome.reasoning),
         "finish_reason": finish.reason if finish else "",
         "stop_sequence": (finish.stop_sequence or "") if finish else "",
+        "caveats": list(finish.notes) if finish else [],
         "error_kind": str(error.kind) if error else "",
         "error_message": error.message if error else "",
         "input_tokens": usage.input_tokens if usage else None,
@@ -372,12 +379,18 @@ class HtmlRenderer:
         )
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:
+        verdicts = dict(self.plan.settled)
+        for outcome in outcomes:
+            notes = outcome.finish.notes if outcome.finish else ()
+            verdicts[outcome.index] = ColumnVerdict(outcome.status, notes)
+        summary = RunSummary(tuple(verdicts[position] for position in sorted(verdicts)))
         stopped = any(outcome.stopped for outcome in outcomes)
         return render_to_string(
             "runs/_run.html#run-status",
             {
                 "run": self.plan.run,
                 "status": "stopped" if stopped else "done",
+                "summary": summary,
                 "column_count": self.plan.column_count,
             },
         )

@@ -25,7 +25,15 @@ from . import streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
-from .models import ColumnRuleError, ImageUpload, Run, RunColumn, Segment, SegmentStatus
+from .models import (
+    ColumnRuleError,
+    ImageUpload,
+    Run,
+    RunColumn,
+    Segment,
+    SegmentStatus,
+    summarize,
+)
 from .rendering import render_markdown
 
 
@@ -38,7 +46,7 @@ def _run_context(run: Run) -> dict[str, Any]:
     columns = list(
         RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     )
-    return {"run": run, "columns": columns}
+    return {"run": run, "columns": columns, "summary": summarize(columns)}
 
 
 @require_GET
@@ -174,7 +182,7 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     filters = compare_logic.HistoryFilters.from_query(request.GET)
     runs = filters.apply(Run.objects.for_user(request.user))
-    page = Paginator(runs.prefetch_related("columns"), 25).get_page(request.GET.get("page"))
+    page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"  # type: ignore[attr-defined]
     return render(request, template, context)

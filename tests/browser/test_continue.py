@@ -34,7 +34,7 @@ def test_it_continues_a_length_limited_column(page: Any, live_url: str) -> None:
     assert column.locator("dl.metrics").text_content().count("length") == 1
     column.get_by_role("button", name="Continue").click()
     page.locator("#run-area .segment[data-index='1'] .continuation").wait_for()
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for()
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for()
     screenshot(page, "continue")
 
     saved = RunColumn.objects.prefetch_related("segments").select_related("run").get()

@@ -34,7 +34,7 @@ def test_it_runs_a_fim_template_on_a_capable_and_an_incapable_target(
     page.select_option("select[name=t1-credential]", label="Simulator · Qwen")
     page.fill("input[name=t1-model]", "qwen-plus")
     page.click("#run-button")
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for()
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for()
     screenshot(page, "fim")
 
     capable, incapable = (

@@ -54,7 +54,7 @@ def test_demo_mode_adds_simulator_keys_and_streams_a_run(
           return texts.length === 3 && texts.every(t => t.textContent.length > 0);
         }"""
     )
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for()
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for()
     columns = page.locator("#run-area .column")
     for index in range(3):
         assert columns.nth(index).locator(".badge-sim").count() == 1

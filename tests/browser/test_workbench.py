@@ -160,7 +160,9 @@ def test_three_columns_fit_the_viewport(
         page.fill("textarea[name=prefix]", "Dear team, ")
         page.keyboard.press("Control+Enter")
         page.locator("#run-area .column").nth(2).wait_for()
-        page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+        page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for(
+            timeout=30_000
+        )
         assert page.locator("#run-area .column").count() == 3
         sizes = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
         assert sizes[0] <= sizes[1], sizes
@@ -220,16 +222,22 @@ def test_a_click_through_the_site_breaks_no_policy(
     row.locator("summary").click()
     page.fill("input[name=t0-max_tokens]", "12")
     page.click("#run-button")
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for(
+        timeout=30_000
+    )
 
     first = page.locator("#run-area .column").first
     first.get_by_role("button", name="Continue").click()
     page.locator("#run-area .segment[data-index='1']").wait_for()
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for(
+        timeout=30_000
+    )
     page.evaluate("() => document.querySelector('#run-area .run').dataset.status = 'seen'")
     page.locator("#run-area .column").nth(1).get_by_role("button", name="Retry").click()
     page.locator("#run-area .run[data-status=running]").wait_for()  # the run, re-rendered
-    page.locator("#run-area .run-controls .badge:has-text('Finished')").wait_for(timeout=30_000)
+    page.locator("#run-area .run-controls .run-summary[data-run-state=done]").wait_for(
+        timeout=30_000
+    )
     first = page.locator("#run-area .column").first
     first.get_by_role("button", name="Copy", exact=True).click()
     first.get_by_role("button", name="Rendered").click()

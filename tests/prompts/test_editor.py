@@ -269,3 +269,33 @@ def test_it_edits_an_existing_template_and_keeps_a_revision(
     template.refresh_from_db()
     assert template.prefix == "new \n"
     assert list(template.revisions.values_list("number", flat=True)) == [2, 1]
+
+
+def test_it_saves_a_speaker_name_and_shows_it_again(alice: User, alice_client: Client) -> None:
+    alice_client.post("/templates/new/", _form(speaker_name="凯尔希"))
+
+    template = PrefixTemplate.objects.get()
+    assert template.speaker_name == "凯尔希"
+    assert template.content()["speaker_name"] == "凯尔希"
+    edit = alice_client.get(f"/templates/{template.code}/edit/").content.decode()
+    assert 'name="speaker_name"' in edit and 'value="凯尔希"' in edit
+    detail = alice_client.get(f"/templates/{template.code}/").content.decode()
+    assert '<strong class="speaker-name">凯尔希</strong>' in detail
+
+
+def test_it_refuses_a_speaker_name_on_two_lines_and_keeps_the_rest(
+    alice: User, alice_client: Client
+) -> None:
+    response = alice_client.post("/templates/new/", _form(speaker_name="a\nb", prefix="kept \n"))
+
+    body = response.content.decode()
+    assert not PrefixTemplate.objects.exists()
+    assert "Must be one line." in body
+    assert _textareas(body, "prefix") == ["kept \n"]
+
+
+def test_a_template_without_a_speaker_name_keeps_its_revisions(alice: User) -> None:
+    template = make_template(alice, name="Plain")
+    template.save()
+    assert template.revisions.count() == 1
+    assert "speaker_name" not in template.content()

@@ -78,7 +78,37 @@ def test_it_exports_a_documented_versioned_document(alice: User, alice_client: C
     assert response["Content-Disposition"] == 'attachment; filename="fence.json"'
     document = json.loads(response.content)
     assert (document["schema"], document["version"]) == ("prefix-playground/templates", 1)
-    assert list(document["templates"][0]) == [f for f in schema.TEMPLATE_FIELDS if f != "key"]
+    # speaker_name is optional and written only when set, so older readers see no change.
+    expected = [f for f in schema.TEMPLATE_FIELDS if f not in ("key", "speaker_name")]
+    assert list(document["templates"][0]) == expected
+
+
+def test_it_round_trips_a_speaker_name(alice: User, alice_client: Client) -> None:
+    template = make_template(alice, name="Role-play", prefix="Good evening,")
+    template.speaker_name = "凯尔希"
+    template.save()
+
+    exported = json.loads(alice_client.get(f"/templates/{template.code}/export/").content)
+    item = exported["templates"][0]
+    assert list(item)[-1] == "speaker_name"
+    assert item["speaker_name"] == "凯尔希"
+    templates, problems = schema.read_document(exported)
+    assert problems == []
+    assert templates[0]["speaker_name"] == "凯尔希"
+    assert templates[0] == {**template.content(), "key": ""}
+
+
+def test_it_refuses_a_speaker_name_on_two_lines_or_too_long() -> None:
+    base = {"name": "x", "prefix": "Hi"}
+    problems: list[schema.Problem] = []
+    schema.read_template({**base, "speaker_name": "a\nb"}, "t", problems)
+    schema.read_template({**base, "speaker_name": "n" * 65}, "t", problems)
+    schema.read_template({**base, "speaker_name": 7}, "t", problems)
+    assert [str(p) for p in problems] == [
+        "t.speaker_name: must be one line",
+        "t.speaker_name: at most 64 characters (this one has 65)",
+        "t.speaker_name: must be a string",
+    ]
 
 
 def test_it_exports_the_filtered_library_the_user_can_see(

@@ -181,9 +181,10 @@ async def test_it_reports_an_unreachable_provider() -> None:
     assert events == [ProviderError(ErrorKind.CONNECTION, "Could not reach DeepSeek.")]
 
 
-async def test_it_finishes_a_stream_that_ends_without_its_terminator() -> None:
+async def test_it_finishes_a_stream_that_ends_without_its_terminator_with_a_note() -> None:
     events = await collect(answer(sse(chunk("x"), chunk("", "length"))), DEEPSEEK, REQUEST)
-    assert events == [TextDelta("x"), Finish("length", "length")]
+    notes = ("stream ended without its end marker",)
+    assert events == [TextDelta("x"), Finish("length", "length", notes=notes)]
 
 
 async def test_it_reports_a_stream_that_ends_before_any_finish() -> None:
@@ -199,11 +200,27 @@ async def test_it_treats_done_without_a_finish_reason_as_other() -> None:
     assert events == [TextDelta("x"), Finish("other")]
 
 
-async def test_it_keeps_reading_past_a_malformed_line_and_flags_the_gap() -> None:
+async def test_it_keeps_reading_past_a_malformed_line_and_notes_the_skip() -> None:
     body = sse(chunk("a"), '{"choices": [', chunk("b", "stop"), "[DONE]")
     events = await collect(answer(body), DEEPSEEK, REQUEST)
-    assert events[:2] == [TextDelta("a"), TextDelta("b")]
-    error = terminal(events)
+    assert events == [
+        TextDelta("a"),
+        TextDelta("b"),
+        Finish("stop", "stop", notes=("1 unreadable chunk skipped",)),
+    ]
+
+
+async def test_it_counts_every_skipped_chunk_and_a_missing_end_marker() -> None:
+    body = sse(chunk("a"), "{oops", "{again", chunk("b", "stop"))
+    finish = terminal(await collect(answer(body), DEEPSEEK, REQUEST))
+    assert isinstance(finish, Finish)
+    assert finish.notes == ("2 unreadable chunks skipped", "stream ended without its end marker")
+
+
+async def test_it_still_fails_a_malformed_stream_that_never_finished() -> None:
+    body = sse(chunk("a"), '{"choices": [', "[DONE]")
+    error = terminal(await collect(answer(body), DEEPSEEK, REQUEST))
+    assert isinstance(error, ProviderError)
     assert error.kind == ErrorKind.PROTOCOL
     assert "1 unreadable chunk" in error.message
 
@@ -266,7 +283,7 @@ async def test_it_separates_reasoning_from_text() -> None:
 async def test_it_strips_mistrals_streamed_echo_split_across_chunks() -> None:
     target = Target("mistral", "https://api.mistral.ai/v1", KEY)
     request = CompletionRequest("mistral-small-latest", "Shakespeare: ")
-    body = sse(chunk("Shake"), chunk("speare"), chunk(": Good"), chunk(" morrow", "stop"))
+    body = sse(chunk("Shake"), chunk("speare"), chunk(": Good"), chunk(" morrow", "stop"), "[DONE]")
     events = await collect(answer(body), target, request)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Good morrow"
     assert events[-1] == Finish("stop", "stop")
@@ -382,7 +399,7 @@ async def test_it_records_what_inspect_shows_without_the_key() -> None:
 
 
 async def test_it_caps_the_recorded_body_and_says_so() -> None:
-    chunks = [sse(chunk("y" * 1000)) for _ in range(400)] + [sse(chunk("", "stop"))]
+    chunks = [sse(chunk("y" * 1000)) for _ in range(400)] + [sse(chunk("", "stop"), "[DONE]")]
     recorder = Recorder()
     events = await collect(answer(chunks), DEEPSEEK, REQUEST, recorder=recorder)
     assert events[-1] == Finish("stop", "stop")
@@ -409,6 +426,7 @@ async def test_it_gathers_a_whole_completion_with_notes() -> None:
         chunk(" upon"),
         chunk(" a time", "stop"),
         json.dumps({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}}),
+        "[DONE]",
     )
     result = await complete(answer(body), target, request, allow_private=True)
     assert result.text == " upon a time"

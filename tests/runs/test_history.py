@@ -61,7 +61,7 @@ def test_it_shows_a_finished_run_on_its_permalink(alice_client: Client, alice: A
     body = alice_client.get(f"/runs/{run.code}/").content.decode()
     assert "def quick_sort(xs):" in body
     assert "sse-connect" not in body  # nothing left to stream
-    assert "Finished" in body
+    assert "1 done" in body
 
 
 def test_it_hides_a_run_from_everyone_else(client: Client, alice: Any, bob: Any) -> None:

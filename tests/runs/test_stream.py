@@ -153,7 +153,71 @@ async def test_it_keeps_errors_in_their_own_column(async_client: Any, alice: Any
     # The mid-stream failure keeps what had arrived before it.
     assert segments[2].text
     assert segments[2].text == _html_unescape(_data_of(body, "col-2-text"))
-    assert "Error" in _data_of(body, "col-2-end")
+    assert "Failed" in _data_of(body, "col-2-end")
+
+
+async def test_it_says_how_many_columns_failed_on_the_run_and_in_history(
+    async_client: Any, alice: Any, sim: Sim
+) -> None:
+    @sync_to_async
+    def setup() -> Run:
+        deepseek = make_sim_credential(alice, sim, "deepseek")
+        moonshot = make_sim_credential(alice, sim, "moonshot")
+        anthropic = make_sim_credential(alice, sim, "anthropic")
+        return start_run(
+            alice,
+            [
+                (deepseek, "deepseek-chat"),
+                (moonshot, "kimi-k2.5-fault-429"),
+                (anthropic, "claude-haiku-4-5"),
+            ],
+        )
+
+    run = await setup()
+    await async_client.aforce_login(alice)
+    body = await _read(async_client, run)
+
+    assert "2 done · 1 failed" in _data_of(body, "run-done")
+    assert "Finished" not in _data_of(body, "run-done")
+    page = (await async_client.get(f"/runs/{run.code}/")).content.decode()
+    assert "2 done · 1 failed" in page
+    history = (await async_client.get("/runs/history/")).content.decode()
+    row = history[history.index(str(run.code)) :]
+    assert "2 done · 1 failed" in row
+    # The models, the tokens and the cost of the run are in its row.
+    assert "kimi-k2.5-fault-429" in row and "deepseek-chat" in row
+    segments = [s async for s in Segment.objects.filter(column__run=run, status="done")]
+    tokens_in = sum(s.input_tokens or 0 for s in segments)
+    tokens_out = sum(s.output_tokens or 0 for s in segments)
+    assert tokens_in and tokens_out
+    assert f"{tokens_in} / {tokens_out}" in row
+    priced = [s for s in segments if s.cost is not None]
+    assert len(priced) == 1  # Claude Haiku has a price in the catalog; deepseek-chat has none
+    assert f"${priced[0].cost:.6f}" in row
+
+
+async def test_it_finishes_a_column_with_one_unreadable_chunk_with_a_note(
+    async_client: Any, alice: Any, sim: Sim
+) -> None:
+    @sync_to_async
+    def setup() -> Run:
+        credential = make_sim_credential(alice, sim, "deepseek")
+        return start_run(alice, [(credential, "deepseek-chat-fault-malformed")])
+
+    run = await setup()
+    await async_client.aforce_login(alice)
+    body = await _read(async_client, run)
+
+    segment = await Segment.objects.aget(column__run=run)
+    assert segment.status == "done"
+    assert segment.caveats == ["1 unreadable chunk skipped"]
+    assert segment.error_message == ""
+    end = _data_of(body, "col-0-end")
+    assert "Done — 1 unreadable chunk skipped" in end
+    assert "alert-error" not in end
+    assert "1 done — 1 unreadable chunk skipped" in _data_of(body, "run-done")
+    history = (await async_client.get("/runs/history/")).content.decode()
+    assert "1 done — 1 unreadable chunk skipped" in history
 
 
 async def test_it_refuses_a_target_before_sending(async_client: Any, alice: Any, sim: Sim) -> None:

@@ -149,7 +149,9 @@ def test_it_exports_a_valid_curl_command_in_the_dialect(finished_run: Run, alice
     import html as htmllib
     import re
 
-    blocks = re.findall(r'<pre class="code-block" data-language="(\w+)">(.*?)</pre>', html, re.S)
+    blocks = re.findall(
+        r'<pre class="code-block" data-language="(\w+)"[^>]*>(.*?)</pre>', html, re.S
+    )
     code = {language: htmllib.unescape(text) for language, text in blocks}
     curl = code["shell"]
     words = shlex.split(curl)
