@@ -27,6 +27,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from playground.accounts.logfilters import redact
 from tests.factories import PASSWORD, make_user
 from tests.servers import free_port
 
@@ -140,16 +141,23 @@ class Browser:
         token = found[1]
         self.headers |= {"Cookie": f"csrftoken={token}", "X-CSRFToken": token}
 
-    def _served_by(self, count: int) -> tuple[str, str, str, str, int]:
+    def _served_by(self, count: int, method: str, path: str) -> tuple[str, str, str, str, int]:
+        """Return the first access-log entry after the first `count` for `method` `path`."""
         deadline = time.monotonic() + 15
-        while len(entries := self.site.access()) <= count:
+        while True:
+            for entry in self.site.access()[count:]:
+                if entry[2] == method and entry[3] == path:
+                    return entry
             assert time.monotonic() < deadline, "no access-log line for the request"
             time.sleep(0.02)
-        return entries[count]
 
     def get(self, path: str, *, forwarded: str) -> httpx.Response:
+        """GET `path`; return once its access-log line is in, so the next request's is next."""
+        before = len(self.site.access())
         headers = self.headers | {"X-Forwarded-For": forwarded}
-        return httpx.get(self.site.url + path, headers=headers, timeout=30)
+        response = httpx.get(self.site.url + path, headers=headers, timeout=30)
+        self._served_by(before, "GET", redact(path))  # the log shows tokens as [token]
+        return response
 
     def login(self, username: str, password: str, *, forwarded: str) -> tuple[int, str, str]:
         """Return the status, the worker's pid and the logged client address of one login."""
@@ -161,7 +169,7 @@ class Browser:
             headers=headers,
             timeout=30,
         )
-        pid, client, _, _, status = self._served_by(before)
+        pid, client, _, _, status = self._served_by(before, "POST", "/accounts/login/")
         assert status == response.status_code
         if response.status_code == 429:
             assert "Login locked for 15 minutes" in response.text
