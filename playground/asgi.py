@@ -2,7 +2,9 @@
 
 Django rejects `lifespan` scopes, so this wrapper answers them itself and closes the shared
 upstream HTTP client on shutdown. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
-provider simulator (a pure ASGI app), so a fresh install works offline against itself.
+provider simulator (a pure ASGI app), so a fresh install works offline against itself. Behind
+the platform's router the client's address is the router's own X-Forwarded-For entry
+(playground/accounts/clientip.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 from playground import http as upstream  # noqa: E402
+from playground.accounts.clientip import use_forwarded_client  # noqa: E402
 from playground.bodylimit import limit_body  # noqa: E402
 
 SIMULATOR_PREFIX = "/sim"
@@ -51,6 +54,7 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
         return
+    use_forwarded_client(scope, settings.TRUSTED_PROXY_HOPS)
     path = scope.get("path", "")
     if settings.SIMULATOR_ENABLED and (
         path == SIMULATOR_PREFIX or path.startswith(SIMULATOR_PREFIX + "/")

@@ -9,6 +9,8 @@ in the README's "Configuration" table.
 from __future__ import annotations
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +59,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"^\d+/\d*[smhd]$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return the rate-limit environment variable `name`, e.g. "10/m" (N per s, m, h or d)."""
+    value = os.environ.get(name, "").strip() or default
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must look like 10/m (N per s, m, h or d); got {value!r}"
+        )
+    return value
 
 
 def env_secret(name: str, dev_default: str) -> str:
@@ -122,6 +137,14 @@ INSTALLED_APPS = [
     "playground.keys",
     "playground.prompts",
     "playground.runs",
+    # Login lockout (README, "Dependencies"); after the project's apps so its templates win.
+    "axes",
+]
+
+# Axes first: it refuses a locked-out login before the password is even hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Every middleware here is async-capable except whitenoise, which costs one thread hop per
@@ -133,12 +156,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages for a signed-in user are never stored by browsers or shared caches.
+    "playground.accounts.middleware.no_store_for_users",
     # Default-deny: every view needs a signed-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "playground.content_security.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a refused (locked-out) login into the lockout page; last, as axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content-Security-Policy on every response (django-csp 4 reads this dict). Scripts and styles
@@ -223,11 +250,19 @@ REDIS_URL = os.environ.get("REDIS_URL", "").strip()
 if REDIS_URL:
     if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    _REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES = {"default": _REDIS, "ratelimit": {**_REDIS, "KEY_PREFIX": "rl"}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Rate limits must hold across worker processes, so without Redis their counters live in
+    # the database every process shares (the table is made by accounts migration 0003).
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {
+            "BACKEND": "playground.accounts.cache.AtomicDatabaseCache",
+            "LOCATION": "playground_rate_limits",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        },
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -271,11 +306,27 @@ if LOCAL_HTTP_TRIAL and not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "{levelname} {name}: {message}", "style": "{"}},
+    # Invite and share links carry their secret token in the path: access-log lines and
+    # Django's "Not Found: <path>" warnings show it as "[token]".
+    "filters": {"redact_tokens": {"()": "playground.accounts.logfilters.RedactTokens"}},
+    # The process id tells the web workers' lines apart.
+    "formatters": {"plain": {"format": "{levelname} [{process}] {name}: {message}", "style": "{"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO").upper()},
-    # One line per upstream request is noise at INFO; failures reach the page and the run.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # One line per upstream request is noise at INFO; failures reach the page and the run.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # axes notes every attempt at INFO; lockouts and failures come at WARNING.
+        "axes": {"level": "WARNING"},
+        # uvicorn's access log, one line per request, through this handler and the filter.
+        "uvicorn.access": {
+            "handlers": ["console"],
+            "filters": ["redact_tokens"],
+            "propagate": False,
+        },
+        "django.request": {"filters": ["redact_tokens"]},
+    },
 }
 
 # Playground settings.
@@ -319,3 +370,30 @@ MAX_IMPORT_DEPTH = env_int("MAX_IMPORT_DEPTH", 20, minimum=6)
 # Uploaded images are kept in the database: a per-user quota on their number and total size.
 MAX_IMAGES_PER_USER = env_int("MAX_IMAGES_PER_USER", 50, minimum=1)
 MAX_IMAGE_STORAGE_MB = env_int("MAX_IMAGE_STORAGE_MB", 50, minimum=1)
+
+# Client address. Behind the platform's router (DEBUG off) the router is the direct peer and
+# appends the address it saw to X-Forwarded-For; the client address is that right-most entry,
+# never one the client wrote itself (playground/accounts/clientip.py). 0 = the direct peer.
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0 if DEBUG else 1)
+
+# Rate limits ("N/s", "N/m", "N/h" or "N/d"), counted in the "ratelimit" cache, which every web
+# process shares. Sign-ups are counted per client address, the others per user.
+RATE_LIMITS = {
+    "signup": env_rate("SIGNUP_RATE_LIMIT", "10/h"),
+    "password_change": env_rate("PASSWORD_CHANGE_RATE_LIMIT", "10/h"),
+    "runs": env_rate("RUN_RATE_LIMIT", "30/m"),
+    "probe": env_rate("PROBE_RATE_LIMIT", "20/m"),
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+
+# Login lockout (django-axes, attempts kept in the database): after LOGIN_FAILURE_LIMIT failed
+# logins for one username, or from one client address, logins for it are refused for
+# LOGIN_LOCKOUT_MINUTES (each new failure meanwhile starts the wait again). Also /admin/.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "playground.accounts.ratelimits.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Successful logins are not logged (no table that grows with every login); failures are.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False

@@ -8,15 +8,17 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import PasswordChangeView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -24,6 +26,7 @@ from django_htmx.middleware import HtmxDetails
 from playground.keys.offline import offers_offline_demo
 from playground.providers.catalog import get_provider, provider_choices
 
+from . import ratelimits
 from .forms import InviteForm, RoleForm, SignupForm, TeamForm
 from .models import Invite, Membership, Role, Team, TeamRuleError, User
 
@@ -131,13 +134,35 @@ def signup(request: HttpRequest) -> HttpResponse:
     """Return the sign-up form; a valid one creates the account and logs it in."""
     if request.user.is_authenticated:
         return redirect("home")
+    if request.method == "POST" and (refusal := ratelimits.check(request, "signup")):
+        # Not validated: the refusal says nothing about whether the username is taken.
+        typed = {name: request.POST.get(name, "")[:254] for name in ("username", "email")}
+        context = {"form": SignupForm(initial=typed), "next": _next_url(request)}
+        return ratelimits.refused(request, "registration/signup.html", context, refusal)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.username}! Your account is ready.")
         return redirect(_next_url(request) or "home")
     return render(request, "registration/signup.html", {"form": form, "next": _next_url(request)})
+
+
+_password_change_view = PasswordChangeView.as_view(
+    success_url=reverse_lazy("accounts:password_change_done")
+)
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def password_change(request: AuthedRequest) -> HttpResponse:
+    """Return Django's password change page; POSTs are rate limited per user."""
+    if request.method == "POST" and (refusal := ratelimits.check(request, "password_change")):
+        context = {"form": PasswordChangeForm(request.user)}
+        return ratelimits.refused(
+            request, "registration/password_change_form.html", context, refusal
+        )
+    return _password_change_view(request)
 
 
 @require_GET

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from playground import providers
+from playground.accounts import ratelimits
 from playground.http import build_client
 from playground.providers.probe import PROBE_PREFIX
 
@@ -224,7 +225,12 @@ async def probe(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     form = ProbeForm(request.POST)
-    fresh = await _run_probe(credential, form.cleaned_data["model"]) if form.is_valid() else None
+    fresh = None
+    if form.is_valid():
+        if refusal := await sync_to_async(ratelimits.check)(request, "probe"):
+            form.add_error("model", refusal.message)
+        else:
+            fresh = await _run_probe(credential, form.cleaned_data["model"])
     if not request.htmx:
         if fresh is None:
             messages.error(request, f"Not probed: {form.errors['model'][0]}")

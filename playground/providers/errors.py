@@ -15,7 +15,11 @@ Anthropic's `{"type": "error", "error": {...}}` and Ollama's `{"error": "text"}`
 
 from __future__ import annotations
 
+import base64
+import bisect
+import html.entities
 import json
+import re
 from enum import StrEnum
 
 PROVIDER_MESSAGE_LIMIT = 500
@@ -96,22 +100,45 @@ def unsupported(message: str) -> ProviderError:
 
 
 KEY_PIECE = 8
+# How an escape starts: JSON "\\u0073" (and "\\/"), URL "%73", HTML "&#115;" or "&sol;".
+_ESCAPE_STARTS = ("\\u", "\\/", "%", "&")
+_ENTITIES: dict[str, list[str]] = {}
+for _name, _value in html.entities.html5.items():
+    if len(_value) == 1 and _name.endswith(";"):
+        _ENTITIES.setdefault(_value, []).append(_name)
+_URLSAFE = str.maketrans("+/", "-_")
 
 
 def scrub(text: str, api_key: str) -> str:
-    """Return `text` with the key, and any 8+ character piece of it, replaced by "[key]"."""
+    """Return `text` with the key, and any 8+ character piece of it, replaced by "[key]".
+
+    Also found: the key written with escapes, in any mix with plain characters (JSON `\\uXXXX`
+    and `\\/`, URL `%XX`, HTML `&#NN;`, `&#xHH;` and named entities), and the key in base64.
+    Text that holds no piece of the key costs a few C-speed substring searches.
+    """
     if not api_key:
         return text
     text = text.replace(api_key, "[key]")
     if len(api_key) < KEY_PIECE:
         return text
-    # Some providers echo a shortened key ("sk-abcd****wxyz"): find every run of the text
-    # that is a piece of the key, starting from the key's 8-character windows (linear time).
     windows = {api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1)}
-    if not any(window in text for window in windows):
-        return text  # the common case, found by C-speed substring searches
-    kept: list[str] = []
-    start = i = 0
+    for form in _base64_forms(api_key):
+        if form in text:
+            text = text.replace(form, "[key]")
+    if any(start in text for start in _ESCAPE_STARTS):
+        # First, so that a key with one escaped character becomes one "[key]", not two.
+        text = _scrub_escaped(text, api_key, windows)
+    if any(window in text for window in windows):
+        text = _replace(text, _piece_spans(text, api_key, windows))
+    return text
+
+
+def _piece_spans(text: str, api_key: str, windows: set[str]) -> list[tuple[int, int]]:
+    """Return the (start, end) of every run of `text` that is a piece of the key (linear)."""
+    # Some providers echo a shortened key ("sk-abcd****wxyz"): find every run of the text
+    # that is a piece of the key, starting from the key's 8-character windows.
+    spans = []
+    i = 0
     while i <= len(text) - KEY_PIECE:
         if text[i : i + KEY_PIECE] not in windows:
             i += 1
@@ -119,10 +146,113 @@ def scrub(text: str, api_key: str) -> str:
         end = i + KEY_PIECE
         while end < len(text) and text[i : end + 1] in api_key:
             end += 1
-        kept += [text[start:i], "[key]"]
-        start = i = end
+        spans.append((i, end))
+        i = end
+    return spans
+
+
+def _replace(text: str, spans: list[tuple[int, int]]) -> str:
+    kept: list[str] = []
+    start = 0
+    for begin, end in spans:
+        kept += [text[start:begin], "[key]"]
+        start = end
     kept.append(text[start:])
     return "".join(kept)
+
+
+def _base64_forms(api_key: str) -> set[str]:
+    """Return the base64 (standard and URL-safe) of the key at each of the 3 byte alignments,
+    without the edge characters that depend on the bytes around it."""
+    raw = api_key.encode()
+    forms = set()
+    for shift in range(3):
+        data = b"\0" * shift + raw
+        encoded = base64.b64encode(data).decode()
+        core = encoded[-(-shift * 8 // 6) : len(data) * 8 // 6]
+        if len(core) >= KEY_PIECE:
+            forms |= {core, core.translate(_URLSAFE)}
+    return forms
+
+
+def _hex(number: int, width: int = 0) -> str:
+    """Return `number` in hex as a regex that matches either case ("6[bB]")."""
+    digits = f"{number:0{width}x}"
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
+
+
+def _escape_pattern(api_key: str) -> re.Pattern[str]:
+    """Return a regex matching one escaped character of the key, in any of the escapings."""
+    # Case-sensitive, with both cases spelled out: IGNORECASE would cost the regex engine its
+    # fast scan for the three characters an escape can start with.
+    codes = sorted({ord(c) for c in api_key if ord(c) <= 0xFFFF})
+    small = [code for code in codes if code < 128]
+    forms = [
+        # Any number of backslashes: JSON inside JSON writes "\\\\u0073".
+        r"\\+u(?:" + "|".join(_hex(code, 4) for code in codes) + ")",
+        "&#(?:[xX]0*(?:" + "|".join(_hex(code) for code in codes) + ")"
+        "|0*(?:" + "|".join(str(code) for code in codes) + "));",
+    ]
+    if small:
+        forms.append("%(?:" + "|".join(_hex(code, 2) for code in small) + ")")
+    names = [name for c in sorted(set(api_key)) for name in _ENTITIES.get(c, ())]
+    if names:
+        forms.append("&(?:" + "|".join(re.escape(name) for name in names) + ")")
+    if "/" in api_key:
+        forms.append(r"\\+/")
+    return re.compile("|".join(forms))
+
+
+def _unescape(token: str) -> str:
+    if token.startswith("\\"):
+        token = token.lstrip("\\")
+        return "/" if token == "/" else chr(int(token[1:], 16))
+    lowered = token.lower()
+    if token.startswith("%"):
+        return chr(int(token[1:], 16))
+    if lowered.startswith("&#x"):
+        return chr(int(token[3:-1], 16))
+    if token.startswith("&#"):
+        return chr(int(token[2:-1]))
+    return html.entities.html5.get(token[1:], "\0")
+
+
+def _scrub_escaped(text: str, api_key: str, windows: set[str]) -> str:
+    """Return `text` with every piece of the key that is written partly or wholly escaped
+    replaced by "[key]": find the pieces in a copy with the escapes undone, then map back."""
+    pattern = _escape_pattern(api_key)
+    if pattern.search(text) is None:
+        return text  # no character of the key is escaped anywhere: nothing more to find
+    pieces: list[str] = []
+    escapes: list[tuple[int, int, int]] = []  # (index in the decoded copy, start, end)
+    position = decoded_length = 0
+    for match in pattern.finditer(text):
+        plain = text[position : match.start()]
+        pieces += [plain, _unescape(match.group())]
+        decoded_length += len(plain)
+        escapes.append((decoded_length, match.start(), match.end()))
+        decoded_length += 1
+        position = match.end()
+    pieces.append(text[position:])
+    decoded = "".join(pieces)
+    if not any(window in decoded for window in windows):
+        return text
+    starts = [escape[0] for escape in escapes]
+
+    def original(index: int, *, end: bool) -> int:
+        found = bisect.bisect_right(starts, index) - 1
+        if found < 0:
+            return index + end
+        at, begin, finish = escapes[found]
+        if at == index:
+            return finish if end else begin
+        return finish + (index - at - 1) + end
+
+    spans = [
+        (original(begin, end=False), original(finish - 1, end=True))
+        for begin, finish in _piece_spans(decoded, api_key, windows)
+    ]
+    return _replace(text, spans)
 
 
 def error_fields(payload: object) -> tuple[str, str, str]:

@@ -38,6 +38,10 @@ class Recorder:
             text += f"\n[truncated … {self._dropped} more bytes]"
         return text
 
+    def scrub(self, text: str) -> str:
+        """Return `text` without the key this exchange was sent with (any escaping of it)."""
+        return scrub(text, self._secret)
+
     def start(self, call: PreparedCall, secret: str) -> None:
         """Note the request (redacted) and the key to scrub from what comes back."""
         self.request = call.redacted()

@@ -225,16 +225,27 @@ def plan_stream(run_pk: int) -> StreamPlan:
         connection.close()
 
 
+SECRET_REMOVED = "A secret was removed from this column's text."
+
+
 def _outcome_fields(
-    column: RunColumn, outcome: ColumnOutcome, *, exchange: bool = True
+    column: RunColumn, outcome: ColumnOutcome, notes: list[str], *, exchange: bool = True
 ) -> dict[str, Any]:
-    """Return the segment fields for `outcome`; with `exchange`, the recorded request and body."""
+    """Return the segment fields for `outcome`; with `exchange`, the recorded request and body.
+
+    The key the column was sent with is scrubbed from the model's text and reasoning, in any
+    escaping, and the segment's `notes` then say so.
+    """
     usage, finish, error = outcome.usage, outcome.finish, outcome.error
     info = model_info(column.provider, column.model)
+    text, reasoning = "".join(outcome.text), "".join(outcome.reasoning)
+    clean_text, clean_reasoning = outcome.recorder.scrub(text), outcome.recorder.scrub(reasoning)
+    removed = clean_text != text or clean_reasoning != reasoning
     fields = {
         "status": outcome.status,
-        "text": "".join(outcome.text),
-        "reasoning": "".join(outcome.reasoning),
+        "text": clean_text,
+        "reasoning": clean_reasoning,
+        "notes": [*notes, SECRET_REMOVED] if removed and SECRET_REMOVED not in notes else notes,
         "finish_reason": finish.reason if finish else "",
         "stop_sequence": (finish.stop_sequence or "") if finish else "",
         "caveats": list(finish.notes) if finish else [],
@@ -307,8 +318,9 @@ def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
     try:
         with transaction.atomic():
             for position, segment in plan.segments.items():
-                fields = _outcome_fields(plan.columns[position], outcomes[position])
-                fields["notes"] = list(segment.notes or []) + outcome_notes(outcomes[position])
+                column, outcome = plan.columns[position], outcomes[position]
+                notes = list(segment.notes or []) + outcome_notes(outcome)
+                fields = _outcome_fields(column, outcome, notes)
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 segment.save(update_fields=list(fields))
@@ -371,7 +383,8 @@ class HtmlRenderer:
         # from the raw body took ~7 ms of the event loop per column (bench/relay.py).
         notes = list(saved.notes or []) + outcome_notes(outcome)
         segment = Segment(column=column, index=saved.index, prefix=saved.prefix, notes=notes)
-        for name, value in _outcome_fields(column, outcome, exchange=False).items():
+        fields = _outcome_fields(column, outcome, notes, exchange=False)
+        for name, value in fields.items():
             setattr(segment, name, value)
         return render_to_string(
             "runs/_column.html#column-end",

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from playground.providers import ProviderError, Target, get_provider, to_curl, to_python
+from playground.providers.errors import scrub
 
 from .diff import Piece, compare
 from .models import RunColumn, Segment
@@ -82,7 +83,12 @@ class Exchange:
 
 
 def exchanges(column: RunColumn) -> list[Exchange]:
-    """Return each segment's request as sent and response as received, for Inspect."""
+    """Return each segment's request as sent and response as received, for Inspect.
+
+    The response is scrubbed of the column's key again, for exchanges saved before the
+    provider layer caught escaped keys.
+    """
+    secret = column.credential.target().api_key if column.credential_id else ""
     found = []
     for segment in column.segment_list:
         dump = segment.request_dump or {}
@@ -92,7 +98,7 @@ def exchanges(column: RunColumn) -> list[Exchange]:
                 segment=segment,
                 request_headers=headers,
                 request_body=pretty_json(dump.get("body", {})) if dump else "",
-                response=segment.response_raw,
+                response=scrub(segment.response_raw, secret),
             )
         )
     return found

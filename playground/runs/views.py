@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from playground.accounts import ratelimits
 from playground.http import get_client
 
 from . import compare as compare_logic
@@ -63,12 +64,20 @@ def compare(request: HttpRequest) -> HttpResponse:
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
     submission = bind_submission(request.POST, request.user)
-    result = compare_logic.start_run(request, submission)
+    refusal = ratelimits.check(request, "runs")
+    if refusal:
+        result = compare_logic.StartResult(errors=[refusal.message])
+    else:
+        result = compare_logic.start_run(request, submission)
     if result.run is None:
         context = compare_logic.form_context(request, submission, errors=result.errors)
         response = render(request, "runs/compare.html#compare-form", context)
         if request.htmx:  # type: ignore[attr-defined]
             response = retarget(reswap(response, "outerHTML"), "#compare-form")
+        elif refusal:
+            response.status_code = 429
+        if refusal:
+            response["Retry-After"] = str(refusal.retry_after)
         return response
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("runs:detail", code=result.run.code)
@@ -170,6 +179,11 @@ def detail(request: HttpRequest, code: Any) -> HttpResponse:
 @require_POST
 def rerun(request: HttpRequest, code: Any) -> HttpResponse:
     run = _get_run(request, code)
+    if refusal := ratelimits.check(request, "runs"):
+        context = {**_run_context(run), "errors": [refusal.message]}
+        response = render(request, "runs/detail.html", context, status=429)
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
     result = compare_logic.rerun(request, run)
     if result.run is None:
         return render(
@@ -217,7 +231,9 @@ def _get_column(request: HttpRequest, code: Any, position: int) -> RunColumn:
 def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpResponse:
     """Run `action` (Continue or Retry) on a column, then show the run streaming again."""
     run = column.run
-    if compare_logic.running_count(request.user) >= settings.MAX_CONCURRENT_RUNS_PER_USER:
+    if refusal := ratelimits.check(request, "runs"):
+        problem = refusal.message
+    elif compare_logic.running_count(request.user) >= settings.MAX_CONCURRENT_RUNS_PER_USER:
         problem = "You have as many runs streaming as this site allows; wait for one to finish."
     else:
         try:

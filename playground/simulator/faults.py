@@ -1,6 +1,7 @@
 """Model-name options and the response runner that paces deltas and injects faults.
 
-A model id carries simulator options after the real name: `-fault-<name>` (see FAULTS),
+A model id carries simulator options after the real name: `-fault-<name>` (see FAULTS;
+`echokey` streams the request's own API key back, plain and escaped),
 `-tps<N>` (tokens per second for this request), `-long` (~2000 tokens) and `-bench` (each delta
 starts with the sender's `time.monotonic_ns()`). Every dialect describes its wire format with a
 `Wire`; `respond()` drives it the same way for all of them, so a fault means the same thing in
@@ -21,7 +22,18 @@ from playground.simulator.errors import Rejected, error_response
 from playground.simulator.exchange import Exchange, encode_json
 from playground.simulator.generate import Delta, Generation, seed_for
 
-FAULTS = ("slow", "429", "500", "503", "midstream", "cut", "silent", "malformed", "stall")
+FAULTS = (
+    "slow",
+    "429",
+    "500",
+    "503",
+    "midstream",
+    "cut",
+    "silent",
+    "malformed",
+    "stall",
+    "echokey",
+)
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")
 _TPS = re.compile(r"-tps(\d+(?:\.\d+)?)")
@@ -147,6 +159,8 @@ async def _stream(
     for frame in wire.opening():
         await ex.write(frame)
     await asyncio.sleep(timing.first_token_delay)
+    if fault == "echokey":
+        deltas = echo_deltas(request_key(ex.headers))
     breaking = fault in ("midstream", "cut", "stall")
     sent = deltas[: min(_DELTAS_BEFORE_FAULT, len(deltas))] if breaking else deltas
     junk_at = min(2, len(sent)) if fault == "malformed" else -1
@@ -155,7 +169,12 @@ async def _stream(
             await ex.write(wire.garbage())
         if index:
             await asyncio.sleep(delta.tokens / tps)
-        await ex.write(wire.delta(_stamped(delta) if options.bench else delta))
+        frame = wire.delta(_stamped(delta) if options.bench else delta)
+        if fault == "echokey" and index == _WIRE_ESCAPED_DELTA:
+            # The same key, \u-escaped by the JSON encoder rather than by the model.
+            key = request_key(ex.headers)
+            frame = frame.replace(key.encode(), json_escaped(key).encode())
+        await ex.write(frame)
     if junk_at == len(sent):
         await ex.write(wire.garbage())
     if fault == "midstream":
@@ -210,6 +229,38 @@ async def _keep_alive(ex: Exchange, frame: bytes | None, duration: float, every:
         if frame is not None:
             await ex.write(frame)
         await asyncio.sleep(min(every, duration - number * every))
+
+
+_WIRE_ESCAPED_DELTA = 3
+
+
+def request_key(headers: dict[str, str]) -> str:
+    """Return the API key the request was sent with (Authorization: Bearer, or x-api-key)."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return headers.get("x-api-key", "").strip()
+
+
+def json_escaped(text: str) -> str:
+    """Return `text` with every character written as a JSON \\uXXXX escape."""
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+def echo_deltas(key: str) -> list[Delta]:
+    """Return the deltas of the `echokey` fault: a model that repeats the request's key.
+
+    Plain; \\u-escaped on the wire (delta 3, decoded back to the plain key by the client); and
+    written by the model itself with every other character as a literal \\u escape.
+    """
+    mixed = "".join(json_escaped(c) if i % 2 == 0 else c for i, c in enumerate(key))
+    return [
+        Delta("content", "Your key is ", 3),
+        Delta("content", key, 1),
+        Delta("content", ", once more: ", 3),
+        Delta("content", key, 1),
+        Delta("content", f", or escaped: {mixed}.", 3),
+    ]
 
 
 def _stamped(delta: Delta) -> Delta:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+import urllib.parse
+
 import pytest
 
 from playground.providers import (
@@ -221,3 +227,47 @@ def test_it_compares_errors_by_value() -> None:
     assert one != ProviderError(ErrorKind.STALLED, "stopped", retryable=False)
     assert one.retryable
     assert not ProviderError(ErrorKind.AUTH, "no").retryable
+
+
+def _json_escaped(text: str, every: int = 1) -> str:
+    return "".join(f"\\u{ord(c):04x}" if i % every == 0 else c for i, c in enumerate(text))
+
+
+ESCAPED_KEY = "sk-ab/Cd+Ef_0123456789xyzXYZ"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        _json_escaped(ESCAPED_KEY),
+        _json_escaped(ESCAPED_KEY, every=3),  # a mix of escaped and plain characters
+        _json_escaped(ESCAPED_KEY).replace("\\u00", "\\u00").upper().replace("\\U", "\\u"),
+        json.dumps(_json_escaped(ESCAPED_KEY))[1:-1],  # escaped twice: JSON inside JSON
+        ESCAPED_KEY.replace("/", "\\/"),
+        urllib.parse.quote(ESCAPED_KEY, safe=""),
+        "".join(f"%{ord(c):02X}" for c in ESCAPED_KEY),
+        html.escape(ESCAPED_KEY).replace("/", "&#47;").replace("+", "&plus;"),
+        "".join(f"&#x{ord(c):x};" for c in ESCAPED_KEY),
+        "".join(f"&#{ord(c)};" for c in ESCAPED_KEY),
+        base64.b64encode(ESCAPED_KEY.encode()).decode(),
+        base64.b64encode(f"Bearer {ESCAPED_KEY}".encode()).decode(),
+        base64.urlsafe_b64encode(f"u:{ESCAPED_KEY}".encode()).decode(),
+        _json_escaped(ESCAPED_KEY[:12]) + "****",  # an escaped piece of the key
+    ],
+)
+def test_it_scrubs_the_key_in_every_escaping(form: str) -> None:
+    scrubbed = scrub(f"before {form} after", ESCAPED_KEY)
+
+    assert "[key]" in scrubbed
+    assert scrubbed.startswith("before ")
+    assert scrubbed.endswith(" after")
+    assert form not in scrubbed
+    decoded = re.sub(r"\\+u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), scrubbed)
+    decoded = html.unescape(urllib.parse.unquote(decoded))
+    assert not any(ESCAPED_KEY[i : i + 8] in decoded for i in range(len(ESCAPED_KEY) - 7))
+
+
+def test_it_leaves_escapes_of_other_text_alone() -> None:
+    text = 'caf\\u00e9 \\/ 100%20 &amp; &#47; {"k": "v"}'
+
+    assert scrub(text, ESCAPED_KEY) == text
