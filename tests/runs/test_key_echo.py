@@ -4,6 +4,7 @@ column says that a secret was removed."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -70,7 +71,8 @@ async def test_an_echoed_key_is_scrubbed_everywhere_it_is_kept_or_shown(
 
     run = await setup()
     await async_client.aforce_login(alice)
-    await read_stream(async_client, run)
+    stream = await read_stream(async_client, run)
+    assert_no_key(html.unescape(stream))  # the live frames too, not only what is saved
 
     @sync_to_async
     def check() -> None:
