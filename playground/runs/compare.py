@@ -24,7 +24,7 @@ from playground.providers.catalog import get_provider, providers
 
 from . import events
 from .forms import CompareSubmission, PromptForm, TargetForm, TurnForm, format_stop
-from .models import Run, RunColumn
+from .models import Run, RunColumn, RunLimitReached
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
@@ -291,11 +291,6 @@ def _target_specs(submission: CompareSubmission) -> list[dict[str, Any]]:
     return specs
 
 
-def running_count(user: Any) -> int:
-    """Return how many of the user's runs are streaming now."""
-    return Run.objects.for_user(user).live().count()
-
-
 def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResult:
     """Validate a compare submission and start its run, or say what stops it."""
     if not submission.is_valid():
@@ -309,29 +304,21 @@ def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResul
     except MissingVariables as missing:
         names = ", ".join(missing.names)
         return StartResult(errors=[f"Fill in the variables without a default: {names}."])
-    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
-    if running_count(request.user) >= limit:
-        return StartResult(
-            errors=[
-                f"You already have {limit} runs streaming, the most this site allows at once. "
-                "Wait for one to finish or stop it, then run again."
-            ]
+    try:
+        run = Run.objects.start(
+            user=request.user,
+            prompt=_prompt_fields(prompt),
+            targets=_target_specs(submission),
+            template=template,
+            variables={k: v for k, v in submission.variables.items() if v},
         )
-    run = Run.objects.start(
-        user=request.user,
-        prompt=_prompt_fields(prompt),
-        targets=_target_specs(submission),
-        template=template,
-        variables={k: v for k, v in submission.variables.items() if v},
-    )
+    except RunLimitReached as full:
+        return StartResult(errors=[str(full)])
     return StartResult(run=run)
 
 
 def rerun(request: HttpRequest, run: Run) -> StartResult:
     """Start a new run with the same prompt and the same targets as `run`."""
-    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
-    if running_count(request.user) >= limit:
-        return StartResult(errors=[f"You already have {limit} runs streaming."])
     columns = run.columns.select_related("credential").order_by("position")
     targets = [
         {"credential": c.credential, "model": c.model, "overrides": c.overrides}
@@ -344,13 +331,16 @@ def rerun(request: HttpRequest, run: Run) -> StartResult:
         key: getattr(run, key)
         for key in ("system", "turns", "prefix", "reasoning_prefix", "suffix", "stop", "params")
     }
-    new = Run.objects.start(
-        user=request.user,
-        prompt=prompt,
-        targets=targets,
-        template=run.template,
-        variables=run.variables,
-    )
+    try:
+        new = Run.objects.start(
+            user=request.user,
+            prompt=prompt,
+            targets=targets,
+            template=run.template,
+            variables=run.variables,
+        )
+    except RunLimitReached as full:
+        return StartResult(errors=[str(full)])
     return StartResult(run=new)
 
 
