@@ -38,7 +38,7 @@ def beat(texts: dict[int, tuple[str, str]]) -> int:
     """Renew this process's leases and save `texts` (sync; one UPDATE)."""
     close_old_connections()
     try:
-        return Segment.objects.beat(live.PROCESS_ID, texts)
+        return Segment.objects.beat(live.process_id(), texts)
     finally:
         connection.close()
 

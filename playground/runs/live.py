@@ -1,15 +1,19 @@
 """What this process is streaming right now: its identity and its live relays.
 
-`PROCESS_ID` names this process in the lease columns of the segments it streams
-(`Segment.holder`); it is new at every start, so a restarted process never mistakes an old
-lease for its own. The registry lets a Stop (from this process's Stop view or from another
-process through the stop channel, playground/runs/stops.py) reach a relay, lets the heartbeat
-(playground/runs/background.py) save each live column's text so far, and lets a shutdown drain
-every stream.
+`process_id()` names this process in the lease columns of the segments it streams
+(`Segment.holder`): its pid (so an operator can tell which process holds a run) and a random
+part, new at every start, so a restarted process never mistakes an old lease for its own. It
+is made again after a fork, so workers forked from one parent never share it.
+
+The registry lets a Stop (from this process's Stop view, or from another process through the
+stop channel, playground/runs/stops.py) reach a relay, lets the heartbeat
+(playground/runs/background.py) save each live column's text so far, and lets a shutdown
+drain every stream.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +22,16 @@ if TYPE_CHECKING:
     from .events import RunRelay
     from .streaming import StreamPlan
 
-PROCESS_ID = uuid.uuid4().hex
+_identity: tuple[int, str] = (0, "")
+
+
+def process_id() -> str:
+    """Return this process's lease holder id: "<pid>-<random hex>"."""
+    global _identity
+    pid = os.getpid()
+    if _identity[0] != pid:
+        _identity = (pid, f"{pid}-{uuid.uuid4().hex}")
+    return _identity[1]
 
 
 @dataclass(eq=False)

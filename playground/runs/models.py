@@ -390,10 +390,12 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
             fields["text"] = Case(
                 *(When(pk=pk, then=Value(text)) for pk, (text, _) in texts.items()),
                 default=F("text"),
+                output_field=models.TextField(),
             )
             fields["reasoning"] = Case(
                 *(When(pk=pk, then=Value(reasoning)) for pk, (_, reasoning) in texts.items()),
                 default=F("reasoning"),
+                output_field=models.TextField(),
             )
         return self.filter(holder=holder, status=SegmentStatus.RUNNING).update(**fields)
 
@@ -463,7 +465,7 @@ class Segment(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # The lease of a streaming segment: which process streams it (playground/runs/live.py
-    # PROCESS_ID) and when that process last said so. Expired leases are swept.
+    # process_id()) and when that process last said so. Expired leases are swept.
     holder = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 

@@ -32,7 +32,7 @@ from playground.providers.catalog import model_info
 
 from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
-from .live import PROCESS_ID
+from .live import process_id
 from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, SegmentStatus, cost_of
 
 ImageResolver = Callable[[str], str]
@@ -149,7 +149,7 @@ def plan_stream(run_pk: int) -> StreamPlan:
     try:
         Segment.objects.interrupt_abandoned()
         run = Run.objects.get(pk=run_pk)
-        claimed = run.claim_pending_segments(PROCESS_ID)
+        claimed = run.claim_pending_segments(process_id())
         segments = Segment.objects.filter(pk__in=claimed).select_related(
             "column", "column__credential"
         )
