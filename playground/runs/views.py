@@ -130,20 +130,30 @@ async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[s
     stream = live.LiveStream(str(plan.run.code), relay, plan)
     await background.ensure_running()  # the lease heartbeat and the stop listener
     live.register(stream)
+    saved = False
     try:
+        done_frame = ""
         async for frame in relay.frames():
-            # Draining (the process shuts down): the columns' last frames would show them
-            # stopped; the stream ends without them and the browser reconnects and replays
-            # what was saved, marked interrupted.
-            if not stream.draining:
+            if frame.startswith("event: run-done"):
+                done_frame = frame  # sent once the run is saved: "Done" means saved
+            elif not stream.draining:
+                # Draining (the process shuts down): the columns' last frames would show them
+                # stopped; the stream ends without them and the browser reconnects and replays
+                # what was saved, marked interrupted.
                 yield frame
+        live.unregister(stream)
+        saved = True  # from here the save runs to its end (shielded), even if cancelled
+        await streaming.save_outcomes(plan, relay.outcomes, interrupted=stream.draining)
+        if done_frame and not stream.draining:
+            yield done_frame
     except asyncio.CancelledError:
         # The browser went away (tab closed, Stop): the relay's own cleanup has already
         # cancelled the upstream requests; what arrived is saved below, marked stopped.
         raise
     finally:
         live.unregister(stream)
-        await streaming.save_outcomes(plan, relay.outcomes, interrupted=stream.draining)
+        if not saved:
+            await streaming.save_outcomes(plan, relay.outcomes, interrupted=stream.draining)
 
 
 @require_POST

@@ -232,7 +232,12 @@ def test_a_killed_worker_leaves_its_runs_interrupted_with_their_text(settings: A
         segment = Segment.objects.get(column__run=run)
         run.refresh_from_db()
         assert run.status == RunStatus.INTERRUPTED
-        assert segment.text and reader.text(0).startswith(segment.text)
+        # Saved at the last heartbeat: the browser may have seen up to a beat more, or the
+        # few milliseconds of text the relay was still gathering into its next frame less.
+        seen = reader.text(0)
+        assert segment.text and seen
+        shorter = min(len(segment.text), len(seen))
+        assert segment.text[:shorter] == seen[:shorter]
         settings.MAX_CONCURRENT_RUNS_PER_USER = 1
         fresh = start_run(user, [(credentials[0], "deepseek-chat")], params={"max_tokens": 3})
         if _workers() > 1:  # the surviving worker streams the new run
