@@ -129,6 +129,9 @@ async def ensure_running() -> Background:
     with _lock:
         current = _current
         if current is None or not current.alive:
+            if current is not None and current.loop is loop:
+                for task in current.tasks:  # one of them died: start the set afresh
+                    task.cancel()
             current = _current = Background(loop)
             current.start()
     if current.loop is loop and not current.listening.is_set():

@@ -86,7 +86,8 @@ async def listen(ready: asyncio.Event) -> None:
                 failures = 0
                 async for notify in conn.notifies():
                     handle(notify.payload)
-        except psycopg.Error as error:
+            ready.clear()  # the server closed the connection: listen again
+        except Exception as error:  # psycopg.Error, OSError: keep listening whatever it was
             ready.clear()
             delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
             failures += 1

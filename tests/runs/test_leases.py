@@ -295,3 +295,75 @@ def test_a_malformed_stop_notification_is_ignored(caplog: Any) -> None:
     stops.handle(json.dumps({"columns": [1]}))
     assert caplog.text.count("malformed stop notification") == 2
     asyncio.run(asyncio.sleep(0))  # nothing scheduled anywhere
+
+
+class _RecordingRelay:
+    def __init__(self) -> None:
+        self.stops: list[set[int] | None] = []
+
+    def request_stop(self, indexes: set[int] | None = None) -> None:
+        self.stops.append(indexes)
+
+
+def _listener_pids() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = %s",
+            ["playground-stop-listener"],
+        )
+        pids = {row[0] for row in cursor.fetchall()}
+    connection.close()
+    return pids
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+async def test_the_stop_listener_reconnects_after_its_connection_drops() -> None:
+    """PostgreSQL: the listener's connection is killed server-side; it reconnects and a Stop
+    sent afterwards still arrives. SQLite has no other process to hear from: no listener."""
+    current = await background.ensure_running()
+    names = {task.get_name() for task in current.tasks}
+    if connection.vendor != "postgresql":
+        assert "run-stop-listener" not in names
+        return
+    assert "run-stop-listener" in names
+    before = await _until(lambda: _listener_pids(), "a listening connection")
+
+    def terminate() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [list(before)]
+            )
+        connection.close()
+
+    await sync_to_async(terminate)()
+    await _until(lambda: _listener_pids() - before, "the listener to reconnect")
+
+    relay = _RecordingRelay()
+    stream = live.LiveStream("run-under-test", relay, None)  # type: ignore[arg-type]
+    live.register(stream)
+    try:
+
+        def notify() -> None:
+            payload = json.dumps({"run": "run-under-test", "columns": [1]})
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [stops.CHANNEL, payload])
+            connection.close()
+
+        await sync_to_async(notify)()
+        await _until(lambda: relay.stops, "the stop to arrive", in_thread=False)
+    finally:
+        live.unregister(stream)
+    assert relay.stops == [{1}]
+
+
+async def _until(condition: Any, what: str, *, in_thread: bool = True, guard: float = 60) -> Any:
+    """Return the first truthy value of `condition()`, polled; fail after `guard` s (a hang)."""
+    deadline = asyncio.get_running_loop().time() + guard
+    while asyncio.get_running_loop().time() < deadline:
+        value = await sync_to_async(condition)() if in_thread else condition()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"Gave up waiting for {what} after {guard:.0f} s.")
