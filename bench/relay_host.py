@@ -48,6 +48,8 @@ def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
         "ALLOW_PRIVATE_BASE_URLS": "1",  # the simulator is on loopback
         "SIMULATOR_ENABLED": "0",  # the upstream is the separate simulator process
         "MAX_CONCURRENT_RUNS_PER_USER": "1000",
+        # Benchmarks prepare their runs ahead and stream them later: not "never opened".
+        "RUN_UNOPENED_GRACE_SECONDS": "3600",
         "LOG_LEVEL": "WARNING",
         "RUN_COALESCE_MS": str(args.coalesce_ms),
         "DATABASE_URL": database_url,

@@ -1,7 +1,9 @@
 """ASGI entry point: Django, plus the lifespan protocol and the optional built-in simulator.
 
-Django rejects `lifespan` scopes, so this wrapper answers them itself and closes the shared
-upstream HTTP client on shutdown. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
+Django rejects `lifespan` scopes, so this wrapper answers them itself: at startup it starts the
+process's background tasks (stop listener, lease heartbeat, sweep: playground/runs/background.py)
+and hooks SIGTERM to drain the streams; at shutdown it saves what still streams and closes the
+shared upstream HTTP client. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
 provider simulator (a pure ASGI app), so a fresh install works offline against itself. Behind
 the platform's router the client's address is the router's own X-Forwarded-For entry
 (playground/accounts/clientip.py).
@@ -9,6 +11,7 @@ the platform's router the client's address is the router's own X-Forwarded-For e
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -23,6 +26,7 @@ from django.conf import settings  # noqa: E402
 from playground import http as upstream  # noqa: E402
 from playground.accounts.clientip import use_forwarded_client  # noqa: E402
 from playground.bodylimit import limit_body  # noqa: E402
+from playground.runs import background  # noqa: E402
 
 SIMULATOR_PREFIX = "/sim"
 _simulator: Any = None
@@ -42,8 +46,11 @@ async def _lifespan(receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await background.ensure_running()
+            background.install_signal_handlers(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await background.shutdown()
             await upstream.aclose_client()
             await send({"type": "lifespan.shutdown.complete"})
             return

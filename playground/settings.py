@@ -351,6 +351,13 @@ RUN_COALESCE_SECONDS = env_int("RUN_COALESCE_MS", 40) / 1000
 RUN_MAX_OUTPUT_CHARS = env_int("RUN_MAX_OUTPUT_CHARS", 500_000, minimum=1000)
 # How many runs one user may have streaming at once (each run holds 1-6 upstream requests).
 MAX_CONCURRENT_RUNS_PER_USER = env_int("MAX_CONCURRENT_RUNS_PER_USER", 3, minimum=1)
+# Probes on the Keys page are capped on their own (each one is an upstream request).
+MAX_CONCURRENT_PROBES_PER_USER = env_int("MAX_CONCURRENT_PROBES_PER_USER", 2, minimum=1)
+# Each process holds a lease on the segments it streams, renewed every quarter of this; a
+# segment whose lease is this old is marked interrupted (its process died). docs/streaming.md.
+RUN_LEASE_SECONDS = env_int("RUN_LEASE_SECONDS", 8, minimum=2)
+# A run whose stream is not opened within this many seconds is marked interrupted.
+RUN_UNOPENED_GRACE_SECONDS = env_int("RUN_UNOPENED_GRACE_SECONDS", 30, minimum=1)
 # Images uploaded for a turn are kept in the database and sent inline; this caps their size.
 MAX_IMAGE_UPLOAD_BYTES = env_int("MAX_IMAGE_UPLOAD_MB", 5, minimum=1) * 1_048_576
 # No request body larger than this is read at all (playground/bodylimit.py): 413 at once.

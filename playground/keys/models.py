@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.debug import sensitive_variables
 
+from playground.locks import Purpose, hold_user_lock
 from playground.providers import ProbeResult as ProbeOutcome
 from playground.providers import Target
 from playground.providers.catalog import (
@@ -326,3 +328,41 @@ class ProbeResult(models.Model):
         if timezone.now() - self.checked_at < timedelta(minutes=1):
             return "just now"
         return f"{timesince(self.checked_at, depth=1)} ago"
+
+
+PROBE_SLOT_EXPIRY = timedelta(minutes=3)
+
+
+class ProbeSlotQuerySet(models.QuerySet["ProbeSlot"]):
+    def live(self) -> ProbeSlotQuerySet:
+        """Return slots of probes that may still be running.
+
+        A probe ends within its total deadline (a minute, keys/views.py PROBE_DEADLINES); a
+        slot older than PROBE_SLOT_EXPIRY belongs to a process that died mid-probe.
+        """
+        cutoff = timezone.now() - PROBE_SLOT_EXPIRY
+        return self.filter(started_at__gte=cutoff)
+
+    def take(self, user: Any) -> ProbeSlot | None:
+        """Return a new slot for one probe of `user`, or None at MAX_CONCURRENT_PROBES_PER_USER.
+
+        Counted and inserted under the user's probe lock (playground/locks.py), so concurrent
+        probes cannot all see a free slot. Delete the slot when the probe ends.
+        """
+        with transaction.atomic():
+            hold_user_lock(Purpose.PROBES, user.pk)
+            if self.filter(user=user).live().count() >= settings.MAX_CONCURRENT_PROBES_PER_USER:
+                return None
+            return self.create(user=user)
+
+
+class ProbeSlot(models.Model):
+    """A probe in flight, so concurrent probes of one user can be capped across processes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+
+    objects = ProbeSlotQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Probe slot of user {self.user_id} since {self.started_at:%H:%M:%S}"

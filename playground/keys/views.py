@@ -28,7 +28,7 @@ from playground.providers.probe import PROBE_PREFIX
 
 from . import offline
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
-from .models import Credential, ProbeResult
+from .models import Credential, ProbeResult, ProbeSlot
 
 # A probe asks for a few dozen tokens; a minute is generous even for a slow first token.
 PROBE_DEADLINES = providers.Deadlines(first_token=45.0, stall=30.0, total=60.0)
@@ -193,6 +193,23 @@ def _credential_for_probe(user: object, code: UUID) -> Credential:
             connection.close()
 
 
+def _probe_slot(user: Any) -> ProbeSlot | None:
+    """Return a slot for one more probe of `user`, or None at the cap; release the DB."""
+    try:
+        return ProbeSlot.objects.take(user)
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+def _release_probe_slot(slot: ProbeSlot) -> None:
+    try:
+        ProbeSlot.objects.filter(pk=slot.pk).delete()
+    finally:
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 async def _run_probe(credential: Credential, model: str) -> ProbeResult:
     """Return the saved verdict of probing `model` with `credential`."""
     problem = credential.base_url_problem()
@@ -229,8 +246,18 @@ async def probe(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
     if form.is_valid():
         if refusal := await sync_to_async(ratelimits.check)(request, "probe"):
             form.add_error("model", refusal.message)
+        elif (slot := await sync_to_async(_probe_slot)(user)) is None:
+            limit = settings.MAX_CONCURRENT_PROBES_PER_USER
+            form.add_error(
+                "model",
+                f"You already have {limit} probes running, the most this site allows at once. "
+                "Wait for one to finish, then probe again.",
+            )
         else:
-            fresh = await _run_probe(credential, form.cleaned_data["model"])
+            try:
+                fresh = await _run_probe(credential, form.cleaned_data["model"])
+            finally:
+                await sync_to_async(_release_probe_slot)(slot)
     if not request.htmx:
         if fresh is None:
             messages.error(request, f"Not probed: {form.errors['model'][0]}")

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
@@ -43,7 +42,7 @@ from .forms import (
     format_stop,
     text_problem,
 )
-from .models import Run, RunColumn, summarize
+from .models import Run, RunColumn, RunLimitReached, summarize
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
@@ -315,11 +314,6 @@ def _target_specs(submission: CompareSubmission) -> list[dict[str, Any]]:
     return specs
 
 
-def running_count(user: Any) -> int:
-    """Return how many of the user's runs are streaming now."""
-    return Run.objects.for_user(user).live().count()
-
-
 def budget_problems(
     raw: RenderedPrompt,
     known: list[Variable],
@@ -383,31 +377,23 @@ def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResul
     except MissingVariables as missing:
         names = ", ".join(missing.names)
         return StartResult(errors=[f"Fill in the variables without a default: {names}."])
-    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
-    if running_count(request.user) >= limit:
-        return StartResult(
-            errors=[
-                f"You already have {limit} runs streaming, the most this site allows at once. "
-                "Wait for one to finish or stop it, then run again."
-            ]
-        )
     used = set(find_names(texts_of(raw)))
-    run = Run.objects.start(
-        user=request.user,
-        prompt=_prompt_fields(prompt),
-        targets=targets,
-        template=template,
-        # Only the variables the prompt uses: values posted for nothing are not kept.
-        variables={k: v for k, v in submission.variables.items() if v and k in used},
-    )
+    try:
+        run = Run.objects.start(
+            user=request.user,
+            prompt=_prompt_fields(prompt),
+            targets=targets,
+            template=template,
+            # Only the variables the prompt uses: values posted for nothing are not kept.
+            variables={k: v for k, v in submission.variables.items() if v and k in used},
+        )
+    except RunLimitReached as full:
+        return StartResult(errors=[str(full)])
     return StartResult(run=run)
 
 
 def rerun(request: HttpRequest, run: Run) -> StartResult:
     """Start a new run with the same prompt and the same targets as `run`."""
-    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
-    if running_count(request.user) >= limit:
-        return StartResult(errors=[f"You already have {limit} runs streaming."])
     columns = run.columns.select_related("credential").order_by("position")
     targets = [
         {"credential": c.credential, "model": c.model, "overrides": c.overrides}
@@ -429,13 +415,16 @@ def rerun(request: HttpRequest, run: Run) -> StartResult:
             "params",
         )
     }
-    new = Run.objects.start(
-        user=request.user,
-        prompt=prompt,
-        targets=targets,
-        template=run.template,
-        variables=run.variables,
-    )
+    try:
+        new = Run.objects.start(
+            user=request.user,
+            prompt=prompt,
+            targets=targets,
+            template=run.template,
+            variables=run.variables,
+        )
+    except RunLimitReached as full:
+        return StartResult(errors=[str(full)])
     return StartResult(run=new)
 
 

@@ -1,7 +1,8 @@
 """The relay: fan a run's columns out to their providers and multiplex them into one SSE stream.
 
-Pure Python (no Django): the stream view hands in the jobs, a renderer for the HTML fragments
-and a way to poll for Stop requests, and reads `RunRelay.outcomes` afterwards to save them.
+Pure Python (no Django): the stream view hands in the jobs and a renderer for the HTML
+fragments, reads `RunRelay.outcomes` afterwards to save them, and passes Stop requests in
+through `RunRelay.request_stop` (from any thread).
 
 Wire format, one stream per run (streaming.md "SSE protocol"):
 - the first frame is the `: open` comment, sent before any provider answers;
@@ -24,7 +25,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -130,9 +131,6 @@ class Renderer(Protocol):
     def done(self, outcomes: list[ColumnOutcome]) -> str: ...
 
 
-StopPoll = Callable[[], Awaitable[set[int] | None]]
-"""Return the columns asked to stop (None: the whole run), or an empty set."""
-
 _STOPPED = object()
 _ENDED = object()
 
@@ -174,8 +172,6 @@ class RunRelay:
         max_output_chars: int = 1_000_000,
         metrics_every: float = 0.25,
         keepalive: float = 15.0,
-        stop_poll: StopPoll | None = None,
-        stop_poll_every: float = 0.5,
         close_grace: float = 5.0,
     ) -> None:
         # A callable, asked when streaming starts: the client must belong to the loop that
@@ -190,8 +186,6 @@ class RunRelay:
         self.max_output_chars = max_output_chars
         self.metrics_every = metrics_every
         self.keepalive = keepalive
-        self.stop_poll = stop_poll
-        self.stop_poll_every = stop_poll_every
         self.close_grace = close_grace
         self.outcomes = {job.index: ColumnOutcome(index=job.index) for job in jobs}
         self._queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
@@ -369,24 +363,13 @@ class RunRelay:
             self.outcomes[index].secret_removed = True
         return clean, rest
 
-    def _next_wakeup(self, last_frame_at: float, last_poll_at: float) -> float:
+    def _next_wakeup(self, last_frame_at: float) -> float:
         now = time.monotonic()
         wake = last_frame_at + self.keepalive
         for pending in self._pending.values():
             if pending.since is not None:
                 wake = min(wake, pending.sent_at + self.coalesce)
-        if self.stop_poll is not None:
-            wake = min(wake, last_poll_at + self.stop_poll_every)
         return max(0.0, wake - now)
-
-    async def _poll_stop(self) -> None:
-        if self.stop_poll is None:
-            return
-        requested = await self.stop_poll()
-        if requested is None:
-            self.stop()
-        elif requested:
-            self.stop(requested)
 
     def _start(self) -> list[str]:
         """Start one producer per sendable column; return end frames for refused ones."""
@@ -421,14 +404,14 @@ class RunRelay:
         """Yield the run's SSE frames until every column has ended, then `run-done`."""
         self._attach_loop()
         yield OPEN_FRAME
-        last_frame_at = last_poll_at = time.monotonic()
+        last_frame_at = time.monotonic()
         try:
             for frame in self._start():
                 yield frame
             while not all(outcome.done for outcome in self.outcomes.values()):
                 item: tuple[int, object] | None = None
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._next_wakeup(last_frame_at, last_poll_at)):
+                    async with asyncio.timeout(self._next_wakeup(last_frame_at)):
                         item = await self._queue.get()
                 out = []
                 if item is not None and self._apply(*item):
@@ -437,9 +420,6 @@ class RunRelay:
                     if not self.outcomes[index].done:
                         out.append(self._flush(index, force=False))
                 now = time.monotonic()
-                if self.stop_poll is not None and now - last_poll_at >= self.stop_poll_every:
-                    last_poll_at = now
-                    await self._poll_stop()
                 chunk = "".join(out)
                 if not chunk and now - last_frame_at >= self.keepalive:
                     chunk = KEEPALIVE_FRAME

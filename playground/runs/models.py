@@ -18,9 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import models, transaction
-from django.db.models import Sum
+from django.db import connection, models, transaction
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
+
+from playground.locks import Purpose, hold_user_lock
 
 from .summary import ColumnVerdict, RunSummary, Spend, add_spend
 
@@ -72,6 +74,31 @@ class ColumnRuleError(ValueError):
     """A column action that its state does not allow; the message says why."""
 
 
+class RunLimitReached(ColumnRuleError):
+    """The user already has as many live runs as the site allows; the message says so."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} runs streaming, the most this site allows at once. "
+            "Wait for one to finish or stop it, then run again."
+        )
+        self.limit = limit
+
+
+def hold_run_slot(user_id: int) -> None:
+    """Inside a transaction: lock the user's runs and raise RunLimitReached at the cap.
+
+    The one place the per-user run cap is checked. Counting and inserting run under the
+    user's lock (playground/locks.py), so concurrent starts cannot both see a free slot.
+    Runs whose stream died or was never opened stop counting once the sweep
+    (`Segment.objects.interrupt_abandoned`) has marked them; callers sweep first.
+    """
+    hold_user_lock(Purpose.RUNS, user_id)
+    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
+    if Run.objects.filter(user_id=user_id).live().count() >= limit:
+        raise RunLimitReached(limit)
+
+
 class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: Any) -> RunQuerySet:
         """Return the runs `user` owns."""
@@ -100,13 +127,20 @@ class RunQuerySet(models.QuerySet["Run"]):
         targets: list[dict[str, Any]],
         template: Any = None,
         variables: dict[str, str] | None = None,
+        capped: bool = True,
     ) -> Run:
         """Save a new run with one column and one waiting segment per target, and return it.
 
         `prompt` holds the rendered system, turns, prefix, reasoning_prefix, suffix, stop and
-        params; each target holds a credential, a model and its overrides.
+        params; each target holds a credential, a model and its overrides. Raise
+        RunLimitReached when the user is at the run cap (`capped=False` only for tooling that
+        prepares runs in bulk, such as the benchmarks).
         """
+        if capped:
+            Segment.objects.interrupt_abandoned()
         with transaction.atomic():
+            if capped:
+                hold_run_slot(user.pk)
             run = self.create(
                 user=user,
                 template=template,
@@ -214,21 +248,39 @@ class Run(models.Model):
             last[position] = ColumnVerdict(status, tuple(caveats or ()))
         return last
 
-    def claim_pending_segments(self) -> list[int]:
-        """Atomically take this run's waiting segments for streaming; return their ids.
+    def claim_pending_segments(self, holder: str) -> list[int]:
+        """Atomically take this run's waiting segments for streaming by `holder`; return ids.
 
-        Each segment is claimed by a conditional UPDATE, so two connections racing for one run
-        (an EventSource reconnect, a second tab) never both call the provider.
+        One conditional UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35) sets the status,
+        the start time and the lease (holder and first heartbeat) together, so two connections
+        racing for one run (an EventSource reconnect, a second tab, another process) never
+        both call the provider.
         """
-        waiting = Segment.objects.filter(column__run=self, status=SegmentStatus.PENDING)
-        claimed = []
-        for segment_id in waiting.values_list("pk", flat=True):
-            taken = Segment.objects.filter(pk=segment_id, status=SegmentStatus.PENDING).update(
-                status=SegmentStatus.RUNNING, started_at=timezone.now()
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Segment._meta.db_table}"
+                " SET status = %s, started_at = %s, holder = %s, heartbeat_at = %s"
+                " WHERE status = %s AND column_id IN"
+                f" (SELECT id FROM {RunColumn._meta.db_table} WHERE run_id = %s)"
+                " RETURNING id",
+                [SegmentStatus.RUNNING, now, holder, now, SegmentStatus.PENDING, self.pk],
             )
-            if taken:
-                claimed.append(segment_id)
-        return claimed
+            return [row[0] for row in cursor.fetchall()]
+
+    def requeue(self, action: Any) -> None:
+        """Queue a segment with `action` (Continue, Retry) and mark the run running again.
+
+        Requeueing makes the run live again, so it takes a slot under the run cap like a new
+        run: RunLimitReached when the user is at the cap (unless this run is live already).
+        """
+        Segment.objects.interrupt_abandoned()
+        with transaction.atomic():
+            hold_user_lock(Purpose.RUNS, self.user_id)
+            if not Run.objects.filter(pk=self.pk).live().exists():
+                hold_run_slot(self.user_id)
+            action()
+            self.reopen()
 
     def refresh_status(self) -> None:
         """Derive the run's status from its segments and save it."""
@@ -367,6 +419,62 @@ class RunColumn(models.Model):
             )
 
 
+class SegmentQuerySet(models.QuerySet["Segment"]):
+    def beat(self, holder: str, texts: dict[int, tuple[str, str]]) -> int:
+        """Renew `holder`'s lease on every segment it streams; save the given texts so far.
+
+        One UPDATE for the whole process, whatever it streams: the heartbeat time for all of
+        the holder's running segments, and (text, reasoning) for the ids in `texts`, the
+        segments whose text grew since the last beat. A finished segment is never touched.
+        """
+        fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+        if texts:
+            fields["text"] = Case(
+                *(When(pk=pk, then=Value(text)) for pk, (text, _) in texts.items()),
+                default=F("text"),
+                output_field=models.TextField(),
+            )
+            fields["reasoning"] = Case(
+                *(When(pk=pk, then=Value(reasoning)) for pk, (_, reasoning) in texts.items()),
+                default=F("reasoning"),
+                output_field=models.TextField(),
+            )
+        return self.filter(holder=holder, status=SegmentStatus.RUNNING).update(**fields)
+
+    def interrupt_abandoned(self) -> int:
+        """Mark segments nobody streams any more interrupted, refresh their runs; return count.
+
+        Two kinds: a running segment whose lease expired (its process stopped renewing it:
+        crash, kill, lost network; RUN_LEASE_SECONDS) keeps the text its last heartbeat saved;
+        a pending segment whose stream was never opened within RUN_UNOPENED_GRACE_SECONDS
+        (the page was closed at once). One UPDATE ... RETURNING when there is nothing to do.
+        """
+        now = timezone.now()
+        lease_cutoff = now - timedelta(seconds=settings.RUN_LEASE_SECONDS)
+        grace_cutoff = now - timedelta(seconds=settings.RUN_UNOPENED_GRACE_SECONDS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Segment._meta.db_table} SET status = %s, finished_at = %s"
+                " WHERE (status = %s AND COALESCE(heartbeat_at, started_at, created_at) < %s)"
+                " OR (status = %s AND created_at < %s)"
+                " RETURNING column_id",
+                [
+                    SegmentStatus.INTERRUPTED,
+                    now,
+                    SegmentStatus.RUNNING,
+                    lease_cutoff,
+                    SegmentStatus.PENDING,
+                    grace_cutoff,
+                ],
+            )
+            columns = {row[0] for row in cursor.fetchall()}
+        if columns:
+            runs = Run.objects.filter(columns__in=columns).distinct()
+            for run in runs:
+                run.refresh_status()
+        return len(columns)
+
+
 class Segment(models.Model):
     """One request to the provider and what came back."""
 
@@ -400,11 +508,25 @@ class Segment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a streaming segment: which process streams it (playground/runs/live.py
+    # process_id()) and when that process last said so. Expired leases are swept.
+    holder = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SegmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["column", "index"]
         constraints = [
             models.UniqueConstraint(fields=["column", "index"], name="one_segment_per_index")
+        ]
+        # The sweep and the heartbeat only look at live segments: a small partial index.
+        indexes = [
+            models.Index(
+                fields=["status", "holder"],
+                name="segment_live",
+                condition=Q(status__in=["pending", "running"]),
+            )
         ]
 
     def __str__(self) -> str:
@@ -433,7 +555,18 @@ class Segment(models.Model):
 
     @property
     def can_continue(self) -> bool:
+        """Return whether Continue may pick up after this segment.
+
+        After the token limit, and after an interruption that saved some text (the server
+        streaming it went away): the continuation starts from the text saved so far.
+        """
+        if self.status == SegmentStatus.INTERRUPTED:
+            return bool(self.text)
         return self.status == SegmentStatus.DONE and self.finish_reason == "length"
+
+    @property
+    def never_streamed(self) -> bool:
+        return self.started_at is None
 
 
 def summarize(columns: Iterable[RunColumn]) -> RunSummary:

@@ -1,8 +1,9 @@
 """The Django side of a run's stream: claim its segments, build the jobs, render, save, stop.
 
 The stream view stays a thin async shell: `plan_stream` (sync, one thread hop) claims the waiting
-segments and decrypts the keys, then closes its database connection so none is held while
-streaming; `events.RunRelay` streams; `persist` (sync, shielded) saves every column once.
+segments (taking this process's lease on them) and decrypts the keys, then closes its database
+connection so none is held while streaming; `events.RunRelay` streams; `persist` (sync,
+shielded) saves every column once. Stop lives in stops.py, the leases in background.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import close_old_connections, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -34,56 +33,9 @@ from playground.providers.catalog import model_info
 
 from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
-from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
+from .live import process_id
+from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, SegmentStatus, cost_of
 from .summary import ColumnVerdict, RunSummary
-
-# Relays streaming in this process, by run code, so Stop reaches them at once.
-_live: dict[str, RunRelay] = {}
-_STOP_KEY = "runs:stop:{code}"
-
-
-def register(code: str, relay: RunRelay) -> None:
-    _live[code] = relay
-
-
-def unregister(code: str, relay: RunRelay) -> None:
-    if _live.get(code) is relay:
-        del _live[code]
-
-
-def request_stop(code: str, positions: set[int] | None = None) -> None:
-    """Stop the given columns of run `code` (all when None), wherever it streams.
-
-    A relay in this process is stopped directly; the flag in the cache reaches relays in
-    other web processes, which poll it (shared between processes when REDIS_URL is set).
-    """
-    relay = _live.get(code)
-    if relay is not None:
-        relay.request_stop(positions)
-    key = _STOP_KEY.format(code=code)
-    current = cache.get(key)
-    if positions is None or current == "all":
-        cache.set(key, "all", timeout=3600)
-    else:
-        cache.set(key, sorted(set(current or []) | positions), timeout=3600)
-
-
-def stop_poller(code: str) -> Any:
-    """Return the coroutine function a relay calls to learn about Stop requests."""
-    key = _STOP_KEY.format(code=code)
-    # Django's cache has no native async API, so aget() is a thread hop: at two polls a second
-    # per run that cost more CPU than relaying the text (bench/relay.py). The process-local
-    # cache is plain memory and is read in place; Redis still goes through aget().
-    in_place = isinstance(caches["default"], LocMemCache)
-
-    async def poll() -> set[int] | None:
-        value = cache.get(key) if in_place else await cache.aget(key)
-        if value == "all":
-            return None
-        return set(value or [])
-
-    return poll
-
 
 ImageResolver = Callable[[str], str]
 
@@ -203,10 +155,14 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
 
 
 def plan_stream(run_pk: int) -> StreamPlan:
-    """Claim the run's waiting segments and build a job for each (sync; closes the DB)."""
+    """Claim the run's waiting segments and build a job for each (sync; closes the DB).
+
+    Segments abandoned by a dead process are swept first, so a reconnect finds them saved.
+    """
     try:
+        Segment.objects.interrupt_abandoned()
         run = Run.objects.get(pk=run_pk)
-        claimed = run.claim_pending_segments()
+        claimed = run.claim_pending_segments(process_id())
         segments = Segment.objects.filter(pk__in=claimed).select_related(
             "column", "column__credential"
         )
@@ -312,8 +268,16 @@ def outcome_notes(outcome: ColumnOutcome) -> list[str]:
     return notes
 
 
-def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
-    """Save every column's outcome and the run's status, once, in one transaction."""
+def persist(
+    plan: StreamPlan, outcomes: dict[int, ColumnOutcome], *, interrupted: bool = False
+) -> None:
+    """Save every column's outcome and the run's status, once, in one transaction.
+
+    With `interrupted` (the process is shutting down) the columns cut short are saved
+    `interrupted` rather than `stopped`: nobody pressed Stop, and they offer Continue. The
+    outcome wins over a sweep that marked a segment interrupted meanwhile (a heartbeat late
+    on a busy machine); a segment deleted meanwhile (Retry after that sweep) is left deleted.
+    """
     close_old_connections()
     try:
         with transaction.atomic():
@@ -321,9 +285,11 @@ def persist(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
                 column, outcome = plan.columns[position], outcomes[position]
                 notes = list(segment.notes or []) + outcome_notes(outcome)
                 fields = _outcome_fields(column, outcome, notes)
+                if interrupted and outcome.stopped:
+                    fields["status"] = SegmentStatus.INTERRUPTED
                 for name, value in fields.items():
                     setattr(segment, name, value)
-                segment.save(update_fields=list(fields))
+                Segment.objects.filter(pk=segment.pk).update(**fields)
             plan.run.refresh_status()
     finally:
         connection.close()
@@ -340,11 +306,13 @@ def unstarted_outcomes(plan: StreamPlan) -> dict[int, ColumnOutcome]:
     return outcomes
 
 
-async def save_outcomes(plan: StreamPlan, outcomes: dict[int, ColumnOutcome]) -> None:
+async def save_outcomes(
+    plan: StreamPlan, outcomes: dict[int, ColumnOutcome], *, interrupted: bool = False
+) -> None:
     """Persist in a worker thread, shielded so a second cancellation cannot cut it short."""
     from asgiref.sync import sync_to_async
 
-    await asyncio.shield(sync_to_async(persist)(plan, outcomes))
+    await asyncio.shield(sync_to_async(persist)(plan, outcomes, interrupted=interrupted))
 
 
 def relay_for(plan: StreamPlan, client: Callable[[], httpx.AsyncClient]) -> RunRelay:
@@ -361,7 +329,6 @@ def relay_for(plan: StreamPlan, client: Callable[[], httpx.AsyncClient]) -> RunR
         allow_private=settings.ALLOW_PRIVATE_BASE_URLS,
         coalesce=settings.RUN_COALESCE_SECONDS,
         max_output_chars=settings.RUN_MAX_OUTPUT_CHARS,
-        stop_poll=stop_poller(str(plan.run.code)),
     )
 
 

@@ -9,7 +9,6 @@ from contextlib import aclosing
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -21,8 +20,8 @@ from django_htmx.http import reswap, retarget
 from playground.accounts import ratelimits
 from playground.http import get_client
 
+from . import background, live, stops, streaming, tools
 from . import compare as compare_logic
-from . import streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
@@ -57,6 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
+    Segment.objects.interrupt_abandoned()
     context = compare_logic.initial_context(request)
     return render(request, "runs/compare.html", context)
 
@@ -137,24 +137,39 @@ async def _settle(run_pk: int, timeout: float = 3.0) -> None:
 
 
 async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[str]:
-    code = str(plan.run.code)
-    streaming.register(code, relay)
+    stream = live.LiveStream(str(plan.run.code), relay, plan)
+    await background.ensure_running()  # the lease heartbeat and the stop listener
+    live.register(stream)
+    saved = False
     try:
+        done_frame = ""
         async for frame in relay.frames():
-            yield frame
+            if frame.startswith("event: run-done"):
+                done_frame = frame  # sent once the run is saved: "Done" means saved
+            elif not stream.draining:
+                # Draining (the process shuts down): the columns' last frames would show them
+                # stopped; the stream ends without them and the browser reconnects and replays
+                # what was saved, marked interrupted.
+                yield frame
+        live.unregister(stream)
+        saved = True  # from here the save runs to its end (shielded), even if cancelled
+        await streaming.save_outcomes(plan, relay.outcomes, interrupted=stream.draining)
+        if done_frame and not stream.draining:
+            yield done_frame
     except asyncio.CancelledError:
         # The browser went away (tab closed, Stop): the relay's own cleanup has already
         # cancelled the upstream requests; what arrived is saved below, marked stopped.
         raise
     finally:
-        streaming.unregister(code, relay)
-        await streaming.save_outcomes(plan, relay.outcomes)
+        live.unregister(stream)
+        if not saved:
+            await streaming.save_outcomes(plan, relay.outcomes, interrupted=stream.draining)
 
 
 @require_POST
 def stop(request: HttpRequest, code: Any) -> HttpResponse:
     run = _get_run(request, code)
-    streaming.request_stop(str(run.code))
+    stops.request_stop(str(run.code))
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204)
     return redirect("runs:detail", code=run.code)
@@ -164,7 +179,7 @@ def stop(request: HttpRequest, code: Any) -> HttpResponse:
 def stop_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
     run = _get_run(request, code)
     get_object_or_404(RunColumn, run=run, position=position)
-    streaming.request_stop(str(run.code), {position})
+    stops.request_stop(str(run.code), {position})
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204)
     return redirect("runs:detail", code=run.code)
@@ -172,6 +187,7 @@ def stop_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
 
 @require_GET
 def detail(request: HttpRequest, code: Any) -> HttpResponse:
+    Segment.objects.interrupt_abandoned()
     run = _get_run(request, code)
     return render(request, "runs/detail.html", _run_context(run))
 
@@ -194,6 +210,7 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
 
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
+    Segment.objects.interrupt_abandoned()
     filters = compare_logic.HistoryFilters.from_query(request.GET)
     runs = filters.apply(Run.objects.for_user(request.user))
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
@@ -233,14 +250,11 @@ def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpRespo
     run = column.run
     if refusal := ratelimits.check(request, "runs"):
         problem = refusal.message
-    elif compare_logic.running_count(request.user) >= settings.MAX_CONCURRENT_RUNS_PER_USER:
-        problem = "You have as many runs streaming as this site allows; wait for one to finish."
     else:
         try:
-            action()
-            run.reopen()
+            run.requeue(action)
             problem = ""
-        except ColumnRuleError as error:
+        except ColumnRuleError as error:  # RunLimitReached among them
             problem = str(error)
     if not request.htmx:  # type: ignore[attr-defined]
         if problem:

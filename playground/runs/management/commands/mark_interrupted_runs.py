@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from playground.runs.models import Run
+from playground.runs.models import Run, Segment
 
 
 class Command(BaseCommand):
@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="Mark every running run.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        swept = Segment.objects.interrupt_abandoned()  # expired leases, unopened runs
+        if swept:
+            self.stdout.write(f"Swept {swept} abandoned segment{'s' if swept != 1 else ''}.")
         if options["all"]:
             runs = Run.objects.live()
         else:
