@@ -392,6 +392,10 @@ RATE_LIMITS = {
     "probe": env_rate("PROBE_RATE_LIMIT", "20/m"),
 }
 RATELIMIT_USE_CACHE = "ratelimit"
+# A counter that cannot be read or written (a locked SQLite file under concurrent requests) lets
+# the request through rather than refusing it as over the limit: the store failing is not the
+# user going too fast. The login lockout keeps its own table (axes) and is not affected.
+RATELIMIT_FAIL_OPEN = True
 
 # Login lockout (django-axes, attempts kept in the database): after LOGIN_FAILURE_LIMIT failed
 # logins for one username, or from one client address, logins for it are refused for

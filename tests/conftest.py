@@ -34,6 +34,23 @@ def _fast_and_plain(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request: Any, settings: Any, django_db_blocker: Any) -> None:
+    """Generous rate limits, counted from zero in every test that uses the database.
+
+    The counters live in a cache table that no model owns, so a database flush between tests
+    leaves them; tests of the limits themselves set small ones (tests/accounts/test_rate_limits).
+    """
+    settings.RATE_LIMITS = dict.fromkeys(settings.RATE_LIMITS, "100000/m")
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    ):
+        from django.core.cache import caches
+
+        with django_db_blocker.unblock():
+            caches["ratelimit"].clear()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _end_stray_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Close connections other threads left open, so PostgreSQL can drop the test database.

@@ -96,8 +96,8 @@ def test_a_preview_fired_while_a_turn_moves_does_not_cancel_the_move(
         page.click("button[value=up-1]")
     preview_sent.set()
 
-    page.wait_for_function(
-        "document.querySelector('textarea[name=turns-0-content]').value === 'second, edited'"
+    page.wait_for_function(  # a function, not a string: the CSP forbids eval
+        "() => document.querySelector('textarea[name=turns-0-content]').value === 'second, edited'"
     )
     assert page.input_value("textarea[name=turns-1-content]") == "first"
 
