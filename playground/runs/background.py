@@ -76,7 +76,12 @@ class Background:
 
     @property
     def alive(self) -> bool:
-        return not self.loop.is_closed() and all(not task.done() for task in self.tasks)
+        """Return whether these tasks are in service: their loop runs and none has died.
+
+        A loop that exists but is not running (an idle test loop) serves no stream: a stream
+        on another loop then starts a set of its own.
+        """
+        return self.loop.is_running() and all(not task.done() for task in self.tasks)
 
     async def _heartbeats(self) -> None:
         while True:

@@ -452,7 +452,8 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
         now = timezone.now()
         lease_cutoff = now - timedelta(seconds=settings.RUN_LEASE_SECONDS)
         grace_cutoff = now - timedelta(seconds=settings.RUN_UNOPENED_GRACE_SECONDS)
-        with connection.cursor() as cursor:
+        # One transaction: nobody sees a segment interrupted while its run still says running.
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {Segment._meta.db_table} SET status = %s, finished_at = %s"
                 " WHERE (status = %s AND COALESCE(heartbeat_at, started_at, created_at) < %s)"
@@ -468,10 +469,9 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
                 ],
             )
             columns = {row[0] for row in cursor.fetchall()}
-        if columns:
-            runs = Run.objects.filter(columns__in=columns).distinct()
-            for run in runs:
-                run.refresh_status()
+            if columns:
+                for run in Run.objects.filter(columns__in=columns).distinct():
+                    run.refresh_status()
         return len(columns)
 
 

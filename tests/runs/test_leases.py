@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
+from django.core.asgi import get_asgi_application
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -159,9 +160,11 @@ def test_history_and_compare_pages_sweep_too(alice: User, alice_client: Client) 
 
 async def _open_stream(run: Run, cookie: str) -> tuple[ApplicationCommunicator, bytes]:
     """Open `run`'s stream through the ASGI app and read until its text has begun."""
-    from playground.asgi import application
-
-    communicator = ApplicationCommunicator(application, _scope(f"/runs/{run.code}/stream/", cookie))
+    # Django's handler, built here: importing playground.asgi would build the site's handler
+    # (and its static files middleware) before the live server's settings are in place.
+    communicator = ApplicationCommunicator(
+        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
+    )
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(timeout=10)
     assert start["status"] == 200
@@ -243,9 +246,11 @@ async def test_draining_saves_the_columns_interrupted_and_ends_the_stream_for_a_
 
 
 async def _open_replay(run: Run, cookie: str) -> tuple[ApplicationCommunicator, bytes]:
-    from playground.asgi import application
-
-    communicator = ApplicationCommunicator(application, _scope(f"/runs/{run.code}/stream/", cookie))
+    # Django's handler, built here: importing playground.asgi would build the site's handler
+    # (and its static files middleware) before the live server's settings are in place.
+    communicator = ApplicationCommunicator(
+        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
+    )
     await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
     start = await communicator.receive_output(timeout=10)
     assert start["status"] == 200
