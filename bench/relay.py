@@ -300,12 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     # A plain kill must still stop the simulator and the site (the `finally` blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
-        database_url = PG_URL if args.db == "postgres" else f"sqlite:///{tmp}/bench.sqlite3"
-        env = host.site_env(args, database_url)
-        if args.db == "postgres":
-            relay_setup.ensure_database(database_url)
-        relay_setup.migrate(env)
-        relay_setup.configure(env)
+        env = relay_setup.prepare_site(args, PG_URL, tmp)
         sim_port, site_port = host.free_port(), host.free_port()
         sim, site = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{site_port}"
         sim_argv, site_argv = _commands(args, sim_port, site_port)

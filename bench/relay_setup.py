@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import relay_host as host
 from sseload import DirectCall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,3 +171,15 @@ def close_connections() -> None:
     from django.db import connections
 
     connections.close_all()
+
+
+def prepare_site(args: Any, pg_url: str, tmp: str) -> dict[str, str]:
+    """Return the site's environment with its database ready: PostgreSQL at `pg_url`, or a
+    throwaway SQLite file in `tmp` with `--db sqlite`; created, migrated and configured."""
+    database_url = pg_url if args.db == "postgres" else f"sqlite:///{tmp}/bench.sqlite3"
+    env = host.site_env(args, database_url)
+    if args.db == "postgres":
+        ensure_database(database_url)
+    migrate(env)
+    configure(env)
+    return env

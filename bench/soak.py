@@ -94,12 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args.coalesce_ms = 40
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
-        database_url = PG_URL if args.db == "postgres" else f"sqlite:///{tmp}/soak.sqlite3"
-        env = host.site_env(args, database_url)
-        if args.db == "postgres":
-            relay_setup.ensure_database(database_url)
-        relay_setup.migrate(env)
-        relay_setup.configure(env)
+        env = relay_setup.prepare_site(args, PG_URL, tmp)
         sim_port, site_port = host.free_port(), host.free_port()
         sim, site = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{site_port}"
         python = sys.executable
