@@ -255,7 +255,11 @@ def shorten_data_urls(value: Any) -> Any:
 
 
 def outcome_notes(outcome: ColumnOutcome) -> list[str]:
-    """Return the notes the relay adds to a segment: the output limit, a removed secret."""
+    """Return the notes the relay adds to a segment: the output limit.
+
+    (A removed secret is noted by `_outcome_fields`, which scrubs the saved text: whatever the
+    live frames had scrubbed is in that text too.)
+    """
     notes = []
     if outcome.limited:
         notes.append(
@@ -263,8 +267,6 @@ def outcome_notes(outcome: ColumnOutcome) -> list[str]:
             f"{settings.RUN_MAX_OUTPUT_CHARS:,} characters per column, so the request was "
             "closed there. The text above is what arrived."
         )
-    if outcome.secret_removed:
-        notes.append("A secret was removed from this column's text.")
     return notes
 
 
