@@ -123,14 +123,11 @@ def connections_in_use(client: httpx.AsyncClient) -> int:
     """Return how many connections `client` has checked out of its pool right now.
 
     Zero once every response has been closed; a leak shows as a number that never returns to
-    zero. Knows the site's aiohttp transport and httpx's default one.
+    zero. For clients made by `build_client` (the aiohttp transport).
     """
     transport: Any = client._transport  # noqa: SLF001 - the pool is not public API
     session = getattr(transport, "client", None)
-    if isinstance(session, aiohttp.ClientSession):
-        connector: Any = session.connector
-        return len(connector._acquired) if connector is not None else 0
-    pool: Any = getattr(transport, "_pool", None)
-    if pool is None:
-        return 0
-    return sum(1 for connection in pool.connections if not connection.is_idle())
+    if not isinstance(session, aiohttp.ClientSession) or session.connector is None:
+        return 0  # no request sent yet: the session is made on first use
+    connector: Any = session.connector
+    return len(connector._acquired)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from playground.accounts.models import User
-from playground.http import aclose_client
+from playground.http import aclose_client, connections_in_use
 from playground.keys.models import Credential
 from playground.providers import simulator_base_url
 from playground.runs.models import Run
@@ -82,3 +83,15 @@ def start_run(
         prompt=fields,
         targets=[{"credential": c, "model": m, "overrides": {}} for c, m in targets],
     )
+
+
+async def pool_in_use_once_settled(client: Any) -> int:
+    """Return the connections `client` still has checked out once closes in flight are done.
+
+    A hang guard of about 5 s, not a timing: a close already on its way gets its turn.
+    """
+    for _ in range(100):
+        if connections_in_use(client) == 0:
+            return 0
+        await asyncio.sleep(0.05)
+    return connections_in_use(client)

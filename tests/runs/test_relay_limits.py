@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from playground.http import build_client, connections_in_use
+from playground.http import build_client
 from playground.providers import CompletionRequest, Target, TextDelta, Turn
 from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, _key_tail
-from tests.runs.conftest import SIM_KEY, Sim
+from tests.runs.conftest import SIM_KEY, Sim, pool_in_use_once_settled
 
 
 class PlainRenderer:
@@ -43,11 +41,7 @@ async def test_a_column_ends_at_the_output_limit_keeping_its_text_and_closing_up
             max_output_chars=300,
         )
         frames = [frame async for frame in relay.frames()]
-        for _ in range(100):  # the close is on its way; wait for it, no timing asserted
-            if connections_in_use(client) == 0:
-                break
-            await asyncio.sleep(0.05)
-        assert connections_in_use(client) == 0
+        assert await pool_in_use_once_settled(client) == 0
     outcome = relay.outcomes[0]
     assert outcome.limited and outcome.status == "done"
     assert outcome.finish is not None and outcome.finish.raw_reason == "output_limit"

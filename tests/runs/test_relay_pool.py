@@ -14,10 +14,10 @@ import threading
 import httpx
 import pytest
 
-from playground.http import build_client, connections_in_use
+from playground.http import build_client
 from playground.providers import CompletionRequest, Target, Turn
 from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay
-from tests.runs.conftest import SIM_KEY, Sim
+from tests.runs.conftest import SIM_KEY, Sim, pool_in_use_once_settled
 
 pytestmark = pytest.mark.anyio
 
@@ -88,15 +88,6 @@ async def _drive(client: httpx.AsyncClient, sim: Sim) -> dict[str, int]:
     return ways
 
 
-async def _settled(client: httpx.AsyncClient) -> int:
-    """Return the connections still checked out once closes in flight have had their turn."""
-    for _ in range(50):
-        if connections_in_use(client) == 0:
-            return 0
-        await asyncio.sleep(0.05)
-    return connections_in_use(client)
-
-
 async def test_no_connection_stays_checked_out_after_hundreds_of_columns(sim: Sim) -> None:
     # The site's client. (httpx's default httpcore transport still strands about one connection
     # in 300 here, when a Stop cancels a request still waiting for its headers; the site does
@@ -107,7 +98,7 @@ async def test_no_connection_stays_checked_out_after_hundreds_of_columns(sim: Si
         # column waits for a free connection.
         async with asyncio.timeout(300):
             ways = await _drive(client, sim)
-        assert await _settled(client) == 0
+        assert await pool_in_use_once_settled(client) == 0
     assert ways == {"finish": RUNS // 2, "stop": RUNS // 4, "abandon": RUNS // 4}
 
 
@@ -130,7 +121,7 @@ async def test_stop_from_a_worker_thread_runs_on_the_relays_own_loop(sim: Sim) -
                         stopper = threading.Thread(target=_stop_in_thread, args=(relay, errors))
                         stopper.start()
                         await asyncio.to_thread(stopper.join)
-            assert await _settled(client) == 0
+            assert await pool_in_use_once_settled(client) == 0
     finally:
         loop.set_exception_handler(previous)
         loop.set_debug(False)
