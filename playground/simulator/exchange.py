@@ -29,7 +29,8 @@ class RequestRecord:
 
     `completed` is true once the whole response was sent (an error response counts); a client
     that went away sets `disconnected_at` instead, and a `cut` fault leaves both unset.
-    `chunks_sent` counts body writes, keep-alives included.
+    `chunks_sent` counts body writes, keep-alives included; `bytes_sent` counts the body's bytes
+    handed to the server (a client that stops reading holds them up, as a socket buffer would).
     """
 
     id: int
@@ -50,6 +51,7 @@ class RequestRecord:
     disconnected_at_wall: float | None = None
     completed: bool = False
     chunks_sent: int = 0
+    bytes_sent: int = 0
 
 
 class ClientGone(Exception):
@@ -119,6 +121,7 @@ class Exchange:
             self.record.first_byte_at, self.record.first_byte_at_wall = now()
         self.record.chunks_sent += 1
         await self._send_message({"type": "http.response.body", "body": data, "more_body": True})
+        self.record.bytes_sent += len(data)
 
     async def end(self, data: bytes = b"") -> None:
         """Send the last piece of the body and mark the response complete.
@@ -136,6 +139,7 @@ class Exchange:
             await self._send_message(
                 {"type": "http.response.body", "body": data, "more_body": False}
             )
+            self.record.bytes_sent += len(data)
         except ClientGone:
             self.record.completed = False
             raise

@@ -1,9 +1,10 @@
 """Model-name options and the response runner that paces deltas and injects faults.
 
 A model id carries simulator options after the real name: `-fault-<name>` (see FAULTS;
-`echokey` streams the request's own API key back, plain and escaped),
-`-tps<N>` (tokens per second for this request), `-long` (~2000 tokens) and `-bench` (each delta
-starts with the sender's `time.monotonic_ns()`). Every dialect describes its wire format with a
+`echokey` streams the request's own API key back, plain and escaped; `flood` sends `-mb<N>`
+megabytes of text, 200 by default, as fast as the client reads: see flood.py), `-tps<N>`
+(tokens per second for this request), `-long` (~2000 tokens) and `-bench` (each delta starts
+with the sender's `time.monotonic_ns()`). Every dialect describes its wire format with a
 `Wire`; `respond()` drives it the same way for all of them, so a fault means the same thing in
 every dialect.
 """
@@ -20,6 +21,13 @@ from typing import Any, Protocol
 
 from playground.simulator.errors import Rejected, error_response
 from playground.simulator.exchange import Exchange, encode_json
+from playground.simulator.flood import (
+    PLACEHOLDER,
+    body_pieces,
+    flood_chars,
+    flood_deltas,
+    flood_generation,
+)
 from playground.simulator.generate import Delta, Generation, seed_for
 
 FAULTS = (
@@ -33,10 +41,12 @@ FAULTS = (
     "malformed",
     "stall",
     "echokey",
+    "flood",
 )
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")
 _TPS = re.compile(r"-tps(\d+(?:\.\d+)?)")
+_MB = re.compile(r"-mb(\d+(?:\.\d+)?)")
 SSE_HEADERS = (("cache-control", "no-cache"),)
 # Fields that decide how a text is delivered or cut short, not what the text is.
 _DELIVERY_FIELDS = frozenset(
@@ -62,6 +72,7 @@ class ModelOptions:
     tps: float | None = None
     long: bool = False
     bench: bool = False
+    flood_mb: float | None = None  # the size of a `flood`, when the model id names one
 
 
 @dataclass(frozen=True)
@@ -114,11 +125,13 @@ def model_options(model: str) -> ModelOptions:
     if fault and fault[1] not in FAULTS:
         raise Rejected(f"Unknown simulator fault '{fault[1]}'; known: {', '.join(FAULTS)}.")
     tps = _TPS.search(model)
+    mb = _MB.search(model)
     return ModelOptions(
         fault=fault[1] if fault else None,
         tps=float(tps[1]) if tps and float(tps[1]) > 0 else None,
         long="-long" in model,
         bench="-bench" in model,
+        flood_mb=float(mb[1]) if mb else None,
     )
 
 
@@ -159,6 +172,9 @@ async def _stream(
     for frame in wire.opening():
         await ex.write(frame)
     await asyncio.sleep(timing.first_token_delay)
+    if fault == "flood":
+        await _flood_stream(ex, wire, gen, flood_chars(options.flood_mb))
+        return
     if fault == "echokey":
         deltas = echo_deltas(request_key(ex.headers))
     breaking = fault in ("midstream", "cut", "stall")
@@ -206,6 +222,10 @@ async def _whole(
         await asyncio.sleep(timing.first_token_delay)
         await ex.send_json(*error_response(wire.provider, "server"))
         return
+    if fault == "flood":
+        await asyncio.sleep(timing.first_token_delay)
+        await _flood_whole(ex, wire, gen, flood_chars(options.flood_mb))
+        return
     await asyncio.sleep(timing.first_token_delay + gen.output_tokens / tps)
     body = encode_json(wire.body(gen))
     if not ex.started:
@@ -216,6 +236,28 @@ async def _whole(
         await ex.end(body[: len(body) // 2])
     else:
         await ex.end(body)
+
+
+async def _flood_stream(ex: Exchange, wire: Wire, gen: Generation, chars: int) -> None:
+    """Stream `chars` characters of flood text, unpaced, then end the stream as `length`."""
+    for delta in flood_deltas(chars):
+        await ex.write(wire.delta(delta))
+        # Let the loop run between writes even while the socket takes everything at once:
+        # the disconnect watcher must see a client that has gone.
+        await asyncio.sleep(0)
+    for frame in wire.closing(flood_generation(gen, chars)):
+        await ex.write(frame)
+    await ex.end()
+
+
+async def _flood_whole(ex: Exchange, wire: Wire, gen: Generation, chars: int) -> None:
+    """Send a whole (non-streaming) body whose text is `chars` characters of flood."""
+    ended = flood_generation(gen, chars)
+    await ex.start(200, "application/json")
+    for piece in body_pieces(wire.body(replace(ended, text=PLACEHOLDER)), chars):
+        await ex.write(piece)
+        await asyncio.sleep(0)
+    await ex.end()
 
 
 async def _keep_alive(ex: Exchange, frame: bytes | None, duration: float, every: float) -> None:

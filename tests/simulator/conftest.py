@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,3 +103,15 @@ def openai_text(events: list[tuple[str | None, str]], key: str = "content") -> s
 def data_chunks(events: list[tuple[str | None, str]]) -> list[dict[str, Any]]:
     """Return the JSON payloads of the data events (not [DONE], not comments)."""
     return [json.loads(d) for n, d in events if n != "comment" and d.startswith("{")]
+
+
+def socket_buffer_bytes() -> int:
+    """Return how much a loopback connection may hold in flight: the kernel's largest receive
+    and send buffers (Linux grows them as a connection goes on), plus 8 MB for the servers' and
+    clients' own buffers. What a sender has sent beyond what its reader read stays under this.
+    """
+    total = 8 * 1024 * 1024
+    for name in ("tcp_rmem", "tcp_wmem"):
+        path = Path("/proc/sys/net/ipv4") / name
+        total += int(path.read_text().split()[2]) if path.exists() else 8 * 1024 * 1024
+    return total
