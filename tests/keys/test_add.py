@@ -82,6 +82,18 @@ def test_it_refuses_private_addresses_over_https_too(alice_client: Client, setti
     assert not Credential.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url", ["https://127.1/v1", "https://0x7f000001/v1", "https://2130706433/v1"]
+)
+def test_it_refuses_numeric_forms_of_loopback_when_saved(
+    alice_client: Client, settings: Any, url: str
+) -> None:
+    settings.ALLOW_PRIVATE_BASE_URLS = False
+    body = _post(alice_client, base_url=url).content.decode()
+    assert "private, loopback or link-local" in body
+    assert not Credential.objects.exists()
+
+
 def test_it_never_echoes_a_base_url_carrying_credentials(alice_client: Client) -> None:
     body = _post(alice_client, base_url=f"https://me:{SECRET}@llm.example.com/v1").content.decode()
     assert "Put the API key in the key field" in body

@@ -29,6 +29,16 @@ PRIVATE = [
     "https://0.0.0.0/v1",
     "https://100.64.0.1/v1",
     "https://224.0.0.1/v1",
+    # The audit's forms that used to pass (issue 13, finding 6): IPv6 ranges that carry an
+    # IPv4 address or are not public unicast, and numeric forms of loopback.
+    "https://[64:ff9b::a9fe:a9fe]/v1",
+    "https://[::a9fe:a9fe]/v1",
+    "https://[2002:7f00:1::1]/v1",
+    "https://[fec0::1]/v1",
+    "https://127.1/v1",
+    "https://0x7f000001/v1",
+    "https://2130706433/v1",
+    "https://0177.0.0.1/v1",
 ]
 
 
@@ -96,6 +106,16 @@ async def test_it_refuses_a_name_that_resolves_to_ipv6_loopback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_dns(monkeypatch, "::1")
+    with pytest.raises(UnsafeBaseURL):
+        await resolve_and_check("https://sneaky.example.com/v1", allow_private=False)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("address", ["64:ff9b::a9fe:a9fe", "::a9fe:a9fe", "2002::1", "fec0::1"])
+async def test_it_refuses_a_name_that_resolves_into_an_ipv6_range_that_is_not_public(
+    monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    fake_dns(monkeypatch, address)
     with pytest.raises(UnsafeBaseURL):
         await resolve_and_check("https://sneaky.example.com/v1", allow_private=False)
 
