@@ -38,7 +38,7 @@ run: setup
 test: install-dev
 	$(BIN)/pytest
 
-## check: lint, formatting and strict typing of the pure packages.
+## check: lint, formatting and mypy --strict (with django-stubs) over playground/.
 check: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.asgi import get_asgi_application
 
@@ -25,14 +25,17 @@ from django.conf import settings  # noqa: E402
 
 from playground import http as upstream  # noqa: E402
 from playground.accounts.clientip import use_forwarded_client  # noqa: E402
-from playground.bodylimit import limit_body  # noqa: E402
+from playground.bodylimit import Receive, Scope, Send, limit_body  # noqa: E402
 from playground.runs import background  # noqa: E402
 
+if TYPE_CHECKING:
+    from playground.simulator import SimulatorApp
+
 SIMULATOR_PREFIX = "/sim"
-_simulator: Any = None
+_simulator: SimulatorApp | None = None
 
 
-def _get_simulator() -> Any:
+def _get_simulator() -> SimulatorApp:
     """Return the process's simulator app, created on first use."""
     global _simulator
     if _simulator is None:
@@ -42,7 +45,7 @@ def _get_simulator() -> Any:
     return _simulator
 
 
-async def _lifespan(receive: Any, send: Any) -> None:
+async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
@@ -56,7 +59,7 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
     """Route lifespan to the wrapper, /sim/ to the simulator (when enabled), the rest to Django."""
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)

@@ -9,16 +9,19 @@ drops what it spooled and answers nothing) and answers 413 itself.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+# ASGI's scopes and events are dicts whose values depend on their "type": heterogeneous.
+Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[dict[str, Any], Receive, Send], Awaitable[None]]
+# Django's handler sends Mappings (django-stubs), so a `send` given to it must take them.
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _declared_length(scope: dict[str, Any]) -> int | None:
+def _declared_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
@@ -47,9 +50,7 @@ async def _refuse(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def limit_body(
-    app: App, limit: int, scope: dict[str, Any], receive: Receive, send: Send
-) -> None:
+async def limit_body(app: App, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
     """Run `app`, refusing with 413 any request whose body is larger than `limit` bytes."""
     if scope["type"] != "http":
         await app(scope, receive, send)
@@ -74,7 +75,7 @@ async def limit_body(
                 return {"type": "http.disconnect"}
         return message
 
-    async def tracked_send(message: Message) -> None:
+    async def tracked_send(message: Mapping[str, Any]) -> None:
         nonlocal started
         started = started or message["type"] == "http.response.start"
         await send(message)

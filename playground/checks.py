@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 
@@ -12,7 +13,9 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
 @register(Tags.security, deploy=True)
-def check_local_http_trial(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def check_local_http_trial(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: object
+) -> list[CheckMessage]:
     """Fail the deploy check when LOCAL_HTTP_TRIAL is on for hosts other than this machine."""
     if settings.DEBUG or not settings.LOCAL_HTTP_TRIAL:
         return []

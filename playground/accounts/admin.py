@@ -9,14 +9,14 @@ from .models import Invite, Membership, Team, User
 admin.site.register(User, UserAdmin)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Team]):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ["name", "code", "created_at"]
     search_fields = ["name", "code"]
     readonly_fields = ["code", "created_at"]
@@ -24,7 +24,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin[Membership]):
     list_display = ["user", "team", "role", "joined_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "team__name"]
@@ -32,7 +32,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):
+class InviteAdmin(admin.ModelAdmin[Invite]):
     list_display = ["team", "role", "created_by", "created_at", "expires_at", "status"]
     list_filter = ["role"]
     search_fields = ["team__name", "created_by__username"]

@@ -8,14 +8,15 @@ second `incr` of the same key waits for the first, then reads the value the firs
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
 
 
 class AtomicDatabaseCache(DatabaseCache):
-    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> Any:
+    # Set by BaseDatabaseCache.__init__ (the LOCATION); django-stubs leaves it undeclared.
+    _table: str
+
+    def incr(self, key: object, delta: int = 1, version: int | None = None) -> int:
         db = router.db_for_write(self.cache_model_class)
         connection = connections[db]
         table = connection.ops.quote_name(self._table)

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import UserCreationForm
 from .models import Role, Team, User
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(UserCreationForm[User]):
     """Username, optional email and the password twice, checked by the password validators."""
 
     class Meta:
@@ -15,7 +15,7 @@ class SignupForm(UserCreationForm):
         help_texts = {"email": "Optional. Only used if you forget your password."}
 
 
-class TeamForm(forms.ModelForm):
+class TeamForm(forms.ModelForm[Team]):
     class Meta:
         model = Team
         fields = ["name"]

@@ -81,8 +81,11 @@ def refused(
     return response
 
 
-def lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Return the page for a login refused by the lockout (the site's and the admin's)."""
+def lockout_response(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    """Return the page for a login refused by the lockout (the site's and the admin's).
+
+    django-axes also passes the refused response and the credentials; the page needs neither.
+    """
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     context = {
         "minutes": minutes,

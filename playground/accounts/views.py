@@ -12,7 +12,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.views import PasswordChangeView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,14 +21,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
+from playground.htmx import AuthedRequest, HtmxHttpRequest
 from playground.keys.offline import offers_offline_demo
 from playground.providers.catalog import get_provider, provider_choices
 
 from . import ratelimits
 from .forms import InviteForm, RoleForm, SignupForm, TeamForm
-from .models import Invite, Membership, Role, Team, TeamRuleError, User
+from .models import Invite, Membership, Role, Team, TeamRuleError
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -42,14 +42,6 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not connection.in_atomic_block:
         connection.close()
     return response
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-class AuthedRequest(HtmxHttpRequest):
-    user: User
 
 
 def _get_team_for_member(request: AuthedRequest, code: UUID) -> tuple[Team, Membership]:
@@ -155,7 +147,7 @@ _password_change_view = PasswordChangeView.as_view(
 
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
-def password_change(request: AuthedRequest) -> HttpResponse:
+def password_change(request: AuthedRequest) -> HttpResponseBase:
     """Return Django's password change page; POSTs are rate limited per user."""
     if request.method == "POST" and (refusal := ratelimits.check(request, "password_change")):
         context = {"form": PasswordChangeForm(request.user)}

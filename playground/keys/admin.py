@@ -7,7 +7,7 @@ from .models import Credential
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(admin.ModelAdmin[Credential]):
     """Credentials for staff: who owns what, never the key (not even its ciphertext)."""
 
     list_display = ["label", "provider", "user", "key", "created_at"]

@@ -58,13 +58,20 @@ def key_dropped(form: forms.BaseForm) -> bool:
     return form.is_bound and bool(form.errors) and bool(form.data.get("api_key", "").strip())
 
 
-def _fit_endpoint_fields(form: forms.ModelForm, provider_id: str, datalist_id: str) -> None:
+class _EndpointForm(forms.ModelForm[Credential]):
+    """A credential form with the base URL and dialect fields (see _fit_endpoint_fields)."""
+
+    base_url_suggestions: list[tuple[str, str]]
+    datalist_id: str
+
+
+def _fit_endpoint_fields(form: _EndpointForm, provider_id: str, datalist_id: str) -> None:
     """Shape the base URL and dialect fields for `provider_id` (its default, its dialects)."""
     provider = catalog_entry(provider_id)
     base_url = form.fields["base_url"]
     base_url.widget.attrs.update({"spellcheck": "false", "autocapitalize": "off"})
     # Regions and alternative hosts from the catalog, offered as suggestions.
-    form.base_url_suggestions = list(getattr(provider, "base_urls", ()))
+    form.base_url_suggestions = list(provider.base_urls if provider else ())
     form.datalist_id = datalist_id
     if form.base_url_suggestions:
         base_url.widget.attrs["list"] = datalist_id
@@ -94,7 +101,7 @@ def _fit_endpoint_fields(form: forms.ModelForm, provider_id: str, datalist_id: s
 
 
 def _clean_base_url(form: forms.BaseForm) -> str:
-    url = form.cleaned_data.get("base_url", "").strip().rstrip("/")
+    url: str = form.cleaned_data.get("base_url", "").strip().rstrip("/")
     if not url:
         return ""
     if settings.DEMO_MODE and offline.is_in_process_simulator(url):
@@ -107,8 +114,10 @@ def _clean_base_url(form: forms.BaseForm) -> str:
     except ValueError as exc:  # UnsafeBaseURL, or a URL too broken to parse
         if "@" in url or "?" in url:
             # A refused URL may carry a secret (a key pasted into it): never echo it back.
-            form.data = form.data.copy()
-            form.data["base_url"] = ""
+            # request.POST (a QueryDict, whose copy keeps every value of a key) or a dict.
+            data = form.data.copy() if isinstance(form.data, dict) else dict(form.data)
+            data["base_url"] = ""
+            form.data = data
         if isinstance(exc, UnsafeBaseURL):
             raise forms.ValidationError(str(exc), code="unsafe") from None
         # Parser messages can quote the URL, so they are not shown.
@@ -118,10 +127,10 @@ def _clean_base_url(form: forms.BaseForm) -> str:
     return url
 
 
-class CredentialForm(forms.ModelForm):
+class CredentialForm(_EndpointForm):
     """Add a credential: provider, label, key, and where its requests go."""
 
-    provider = forms.ChoiceField(label="Provider")
+    provider = forms.ChoiceField(label="Provider", choices=provider_choices)
     api_key = ApiKeyField()
 
     class Meta:
@@ -131,7 +140,6 @@ class CredentialForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = provider_choices()
         self.catalog_provider = catalog_entry(self.provider_id)
         _fit_endpoint_fields(self, self.provider_id, "base-url-suggestions")
 
@@ -139,7 +147,7 @@ class CredentialForm(forms.ModelForm):
     def provider_id(self) -> str:
         """Return the chosen provider's id (the first provider when none or an unknown one)."""
         source = self.data if self.is_bound else self.initial
-        value = source.get("provider") or ""
+        value: str = source.get("provider") or ""
         ids = [provider_id for provider_id, _name in provider_choices()]
         return value if value in ids else ids[0]
 
@@ -152,13 +160,13 @@ class CredentialForm(forms.ModelForm):
         return key_dropped(self)
 
 
-class RenameForm(forms.ModelForm):
+class RenameForm(forms.ModelForm[Credential]):
     class Meta:
         model = Credential
         fields = ["label"]
 
 
-class EndpointForm(forms.ModelForm):
+class EndpointForm(_EndpointForm):
     """Change where an existing credential's requests go; its provider stays."""
 
     class Meta:
@@ -176,7 +184,7 @@ class EndpointForm(forms.ModelForm):
         return _clean_base_url(self)
 
 
-class ReplaceKeyForm(forms.ModelForm):
+class ReplaceKeyForm(forms.ModelForm[Credential]):
     """Replace a credential's key; nothing else changes."""
 
     api_key = ApiKeyField(label="New API key")
@@ -209,7 +217,7 @@ class ProbeForm(forms.Form):
     )
 
     def clean_model(self) -> str:
-        model = self.cleaned_data["model"]
+        model: str = self.cleaned_data["model"]
         if any(char.isspace() for char in model):
             raise forms.ValidationError("A model id has no spaces.", code="whitespace")
         return model

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -33,6 +33,9 @@ from playground.providers.catalog import (
 
 from . import crypto
 from .offline import is_in_process_simulator
+
+if TYPE_CHECKING:
+    from playground.accounts.models import User
 
 # The one provider whose wire dialect the user picks (any OpenAI-compatible server).
 GENERIC_PROVIDER = "openai_compatible"
@@ -90,16 +93,18 @@ SIMULATOR_SET = [
 
 
 class CredentialQuerySet(models.QuerySet["Credential"]):
-    def for_user(self, user: object) -> CredentialQuerySet:
+    def for_user(self, user: User) -> CredentialQuerySet:
         """Return the credentials that belong to `user` (and nobody else's, teammates included)."""
         return self.filter(user=user)
 
     def with_latest_probes(self) -> CredentialQuerySet:
         """Return these credentials with `latest_probes`: the newest verdict for each model."""
         latest = ProbeResult.objects.latest_per_model()
-        return self.prefetch_related(Prefetch("probes", queryset=latest, to_attr="latest_probes"))
+        # django-stubs' plugin refuses a to_attr that the model declares, as Credential does.
+        prefetch = Prefetch("probes", queryset=latest, to_attr="latest_probes")
+        return self.prefetch_related(prefetch)  # type: ignore[no-redef]
 
-    def add_simulator_set(self, user: object, origin: str) -> list[Credential]:
+    def add_simulator_set(self, user: User, origin: str) -> list[Credential]:
         """Give `user` one credential per SIMULATOR_SET provider, answered by the simulator.
 
         `origin` is where the site serves the simulator (e.g. http://127.0.0.1:8000/sim).
@@ -156,6 +161,8 @@ class Credential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CredentialQuerySet.as_manager()
+    # The newest verdict per model: set by with_latest_probes() and by the probe view.
+    latest_probes: list[ProbeResult]
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -343,7 +350,7 @@ class ProbeSlotQuerySet(models.QuerySet["ProbeSlot"]):
         cutoff = timezone.now() - PROBE_SLOT_EXPIRY
         return self.filter(started_at__gte=cutoff)
 
-    def take(self, user: Any) -> ProbeSlot | None:
+    def take(self, user: User) -> ProbeSlot | None:
         """Return a new slot for one probe of `user`, or None at MAX_CONCURRENT_PROBES_PER_USER.
 
         Counted and inserted under the user's probe lock (playground/locks.py), so concurrent

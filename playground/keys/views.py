@@ -14,15 +14,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from playground import providers
 from playground.accounts import ratelimits
+from playground.accounts.models import User
+from playground.htmx import AuthedRequest
 from playground.http import build_client
 from playground.providers.probe import PROBE_PREFIX
 
@@ -34,16 +35,12 @@ from .models import Credential, ProbeResult, ProbeSlot
 PROBE_DEADLINES = providers.Deadlines(first_token=45.0, stall=30.0, total=60.0)
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
-def _get_credential(user: object, code: UUID) -> Credential:
+def _get_credential(user: User, code: UUID) -> Credential:
     """Return `user`'s credential `code`; 404 for anyone else, teammates included."""
     return get_object_or_404(Credential.objects.for_user(user), code=code)
 
 
-def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) -> dict[str, Any]:
+def _list_context(request: AuthedRequest, form: CredentialForm, **extra: Any) -> dict[str, Any]:
     return {
         "credentials": Credential.objects.for_user(request.user).with_latest_probes(),
         "form": form,
@@ -53,13 +50,13 @@ def _list_context(request: HtmxHttpRequest, form: CredentialForm, **extra: Any) 
 
 
 @require_GET
-def credential_list(request: HtmxHttpRequest) -> HttpResponse:
+def credential_list(request: AuthedRequest) -> HttpResponse:
     """Return the vault page: the user's credentials and the add form."""
     return render(request, "keys/list.html", _list_context(request, CredentialForm()))
 
 
 @require_GET
-def endpoint_fields(request: HtmxHttpRequest) -> HttpResponse:
+def endpoint_fields(request: AuthedRequest) -> HttpResponse:
     """Return the add form's base URL and dialect fields, fitted to the chosen provider."""
     form = CredentialForm(initial={"provider": request.GET.get("provider", "")})
     return render(request, "keys/list.html#endpoint-fields", {"form": form})
@@ -67,7 +64,7 @@ def endpoint_fields(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_POST
 @sensitive_post_parameters("api_key")
-def add(request: HtmxHttpRequest) -> HttpResponse:
+def add(request: AuthedRequest) -> HttpResponse:
     """Return the new row and a fresh form (htmx) or a redirect; the form again if invalid."""
     form = CredentialForm(request.POST)
     if not form.is_valid():
@@ -85,7 +82,7 @@ def add(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_POST
-def add_simulator(request: HtmxHttpRequest) -> HttpResponse:
+def add_simulator(request: AuthedRequest) -> HttpResponse:
     """Add the built-in simulator's demo credentials (one per dialect) and show the vault."""
     origin = offline.simulator_origin(request.build_absolute_uri("/"))
     if origin is None:
@@ -99,7 +96,7 @@ def add_simulator(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("keys:list")
 
 
-def row(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def row(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return one credential's table row, which an inline form's Cancel swaps back in."""
     # The owner check comes before the method check: others get 404 whatever they send.
     credential = _get_credential(request.user, code)
@@ -123,7 +120,7 @@ EDIT_DONE = {
 
 
 def _edit(
-    request: HtmxHttpRequest, code: UUID, form_class: type[forms.ModelForm], action: str
+    request: AuthedRequest, code: UUID, form_class: type[forms.ModelForm[Credential]], action: str
 ) -> HttpResponse:
     """Return the inline (htmx) or full-page edit form, or the saved row / a redirect."""
     credential = _get_credential(request.user, code)
@@ -148,26 +145,26 @@ def _edit(
 
 
 @require_http_methods(["GET", "POST"])
-def rename(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def rename(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the rename form, or the renamed row."""
     return _edit(request, code, RenameForm, "rename")
 
 
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("api_key")
-def replace_key(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def replace_key(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the replace-key form, or the row with the new key's last four characters."""
     return _edit(request, code, ReplaceKeyForm, "replace_key")
 
 
 @require_http_methods(["GET", "POST"])
-def endpoint(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def endpoint(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the base URL and dialect form, or the updated row."""
     return _edit(request, code, EndpointForm, "endpoint")
 
 
 @require_http_methods(["GET", "POST"])
-def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def delete(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the confirmation page (GET), or delete and swap the row out / redirect."""
     credential = _get_credential(request.user, code)
     if request.method == "GET":
@@ -182,7 +179,7 @@ def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
     return redirect("keys:list")
 
 
-def _credential_for_probe(user: object, code: UUID) -> Credential:
+def _credential_for_probe(user: User, code: UUID) -> Credential:
     """Return `user`'s credential `code` (404 for anyone else), then release the DB connection."""
     try:
         return _get_credential(user, code)
@@ -193,7 +190,7 @@ def _credential_for_probe(user: object, code: UUID) -> Credential:
             connection.close()
 
 
-def _probe_slot(user: Any) -> ProbeSlot | None:
+def _probe_slot(user: User) -> ProbeSlot | None:
     """Return a slot for one more probe of `user`, or None at the cap; release the DB."""
     try:
         return ProbeSlot.objects.take(user)
@@ -234,7 +231,7 @@ async def _run_probe(credential: Credential, model: str) -> ProbeResult:
     return record
 
 
-async def probe(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+async def probe(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the probe panel with the fresh verdict (htmx), or redirect back to the vault."""
     user = await request.auser()
     # The owner check comes before the method check: others get 404 whatever they send.

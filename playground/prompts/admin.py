@@ -6,7 +6,7 @@ from .models import PrefixTemplate, TemplateRevision
 
 
 @admin.register(PrefixTemplate)
-class PrefixTemplateAdmin(admin.ModelAdmin):
+class PrefixTemplateAdmin(admin.ModelAdmin[PrefixTemplate]):
     list_display = ["name", "category", "visibility", "owner", "team", "updated_at"]
     list_filter = ["category", "visibility"]
     search_fields = ["name", "description"]
@@ -15,6 +15,6 @@ class PrefixTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TemplateRevision)
-class TemplateRevisionAdmin(admin.ModelAdmin):
+class TemplateRevisionAdmin(admin.ModelAdmin[TemplateRevision]):
     list_display = ["template", "number", "author", "created_at"]
     raw_id_fields = ["template", "author"]

@@ -9,7 +9,7 @@ parsing a document, diffing), and every refusal names the limit and the setting 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Protocol, overload
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,26 @@ class Budget:
 DEFAULT_BUDGET = Budget()
 
 
-def from_settings(settings: Any) -> Budget:
+class LimitSettings(Protocol):
+    """The settings a Budget is read from (Django's `settings` has them; see settings.py)."""
+
+    @property
+    def MAX_PROMPT_CHARS(self) -> int: ...
+    @property
+    def MAX_TEXT_CHARS(self) -> int: ...
+    @property
+    def MAX_TURNS(self) -> int: ...
+    @property
+    def MAX_STOP_SEQUENCES(self) -> int: ...
+    @property
+    def MAX_STOP_CHARS(self) -> int: ...
+    @property
+    def MAX_IMPORT_MB(self) -> int: ...
+    @property
+    def MAX_IMPORT_DEPTH(self) -> int: ...
+
+
+def from_settings(settings: LimitSettings) -> Budget:
     """Return the Budget configured in Django's `settings`."""
     return Budget(
         prompt_chars=settings.MAX_PROMPT_CHARS,

@@ -38,12 +38,17 @@ class Work:
         self.steps -= steps
 
 
-class _CountingMatcher(SequenceMatcher):  # type: ignore[type-arg]
+class _CountingMatcher(SequenceMatcher[Hashable]):
     """SequenceMatcher that pays for each longest-match search before doing it.
 
     One search over a[alo:ahi] visits, for each element, the positions of that element in b
     (difflib's b2j), so its cost is at most the sum of those counts, read from prefix sums.
     """
+
+    # Set by SequenceMatcher.set_seqs; typeshed leaves these attributes undeclared.
+    a: Sequence[Hashable]
+    b: Sequence[Hashable]
+    b2j: dict[Hashable, list[int]]
 
     def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], work: Work) -> None:
         super().__init__(None, a, b, autojunk=False)

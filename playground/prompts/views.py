@@ -9,13 +9,15 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
+
+from playground.htmx import AuthedRequest
 
 from . import schema
 from .budget import small_int
@@ -26,10 +28,6 @@ from .models import PrefixTemplate, TemplateRevision, Visibility
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -65,14 +63,14 @@ class LibraryPage:
         return None if self.has_next else self.end
 
 
-def _library_page(templates: Any, page: str) -> LibraryPage:
+def _library_page(templates: QuerySet[PrefixTemplate], page: str) -> LibraryPage:
     number = min(small_int(page, 1) or 1, MAX_PAGE)
     offset = (number - 1) * PAGE_SIZE
     rows = list(templates[offset : offset + PAGE_SIZE + 1])
     return LibraryPage(rows[:PAGE_SIZE], number, has_next=len(rows) > PAGE_SIZE)
 
 
-def _get_template(request: HtmxHttpRequest, code: UUID, action: str = "view") -> PrefixTemplate:
+def _get_template(request: AuthedRequest, code: UUID, action: str = "view") -> PrefixTemplate:
     """Return the template `code` if the user may perform `action` on it; else raise 404."""
     templates = PrefixTemplate.objects.visible_to(request.user)
     template = get_object_or_404(templates.select_related("owner", "team"), code=code)
@@ -104,7 +102,7 @@ def _export(templates: list[PrefixTemplate]) -> dict[str, Any]:
 
 
 @require_GET
-def library(request: HtmxHttpRequest) -> HttpResponse:
+def library(request: AuthedRequest) -> HttpResponse:
     """Return the library page, or only its results for htmx."""
     filters = LibraryFilterForm(request.GET, user=request.user)
     templates = (
@@ -125,14 +123,14 @@ def library(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, name, context)
 
 
-def _without_page(request: HtmxHttpRequest) -> str:
+def _without_page(request: AuthedRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
     return query.urlencode()
 
 
 @require_GET
-def detail(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the template's page."""
     template = _get_template(request, code)
     source = template.forked_from
@@ -150,12 +148,12 @@ def detail(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 # ----- editor -----
 
 
-def _editor_response(request: HtmxHttpRequest, editor: Editor, status: int = 200) -> HttpResponse:
+def _editor_response(request: AuthedRequest, editor: Editor, status: int = 200) -> HttpResponse:
     name = "prompts/editor.html#editor-form" if request.htmx else "prompts/editor.html"
     return render(request, name, {"editor": editor, "template": editor.template}, status=status)
 
 
-def _editor_post(request: HtmxHttpRequest, template: PrefixTemplate | None) -> HttpResponse:
+def _editor_post(request: AuthedRequest, template: PrefixTemplate | None) -> HttpResponse:
     action = request.POST.get("turn_action")
     if action:
         draft = draft_from_data(request.POST)
@@ -174,7 +172,7 @@ def _editor_post(request: HtmxHttpRequest, template: PrefixTemplate | None) -> H
 
 
 @require_http_methods(["GET", "POST"])
-def new(request: HtmxHttpRequest) -> HttpResponse:
+def new(request: AuthedRequest) -> HttpResponse:
     """Return the editor for a new template; save it on a valid POST."""
     if request.method == "POST":
         return _editor_post(request, None)
@@ -182,7 +180,7 @@ def new(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def edit(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def edit(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the editor for this template; save it on a valid POST."""
     template = _get_template(request, code, "edit")
     if request.method == "POST":
@@ -192,14 +190,14 @@ def edit(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 
 @require_POST
-def preview(request: HtmxHttpRequest) -> HttpResponse:
+def preview(request: AuthedRequest) -> HttpResponse:
     """Return the editor's live preview (prefix with whitespace shown, variables) for htmx."""
     editor = Editor(request.user, draft=draft_from_data(request.POST))
     return render(request, "prompts/editor.html#editor-preview", {"editor": editor})
 
 
 @require_POST
-def fork(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def fork(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Copy the template into the user's private templates; redirect to the copy."""
     template = _get_template(request, code)
     copy = template.fork(request.user)
@@ -208,7 +206,7 @@ def fork(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def delete(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def delete(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the confirmation page; delete the template on POST."""
     template = _get_template(request, code, "delete")
     if request.method == "POST":
@@ -226,7 +224,7 @@ def _get_revision(template: PrefixTemplate, number: int) -> TemplateRevision:
 
 
 @require_GET
-def revisions(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def revisions(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the list of the template's revisions."""
     template = _get_template(request, code)
     context = {
@@ -238,7 +236,7 @@ def revisions(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
 
 
 @require_GET
-def revision(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+def revision(request: AuthedRequest, code: UUID, number: int) -> HttpResponse:
     """Return one revision's contents."""
     template = _get_template(request, code)
     shown = _get_revision(template, number)
@@ -252,7 +250,7 @@ def revision(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 
 @require_GET
-def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+def diff(request: AuthedRequest, code: UUID, number: int) -> HttpResponse:
     """Return the changes between a revision and the one before it (or ?against=N)."""
     template = _get_template(request, code)
     new_revision = _get_revision(template, number)
@@ -270,7 +268,7 @@ def diff(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 
 @require_POST
-def restore(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
+def restore(request: AuthedRequest, code: UUID, number: int) -> HttpResponse:
     """Bring back a revision's contents as a new revision; redirect to the template."""
     template = _get_template(request, code, "edit")
     template.restore(_get_revision(template, number), author=request.user)
@@ -282,14 +280,14 @@ def restore(request: HtmxHttpRequest, code: UUID, number: int) -> HttpResponse:
 
 
 @require_GET
-def export_one(request: HtmxHttpRequest, code: UUID) -> HttpResponse:
+def export_one(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return the template as a JSON download."""
     template = _get_template(request, code)
     return _json_download(_export([template]), f"{slugify(template.name) or 'template'}.json")
 
 
 @require_GET
-def export_library(request: HtmxHttpRequest) -> HttpResponse:
+def export_library(request: AuthedRequest) -> HttpResponse:
     """Return the templates matching the library's filters as a JSON download."""
     filters = LibraryFilterForm(request.GET, user=request.user)
     templates = PrefixTemplate.objects.visible_to(request.user).filtered(**filters.filters())
@@ -298,7 +296,7 @@ def export_library(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def import_templates(request: HtmxHttpRequest) -> HttpResponse:
+def import_templates(request: AuthedRequest) -> HttpResponse:
     """Return the import page; create the templates from a valid file."""
     form = ImportForm(request.POST or None, request.FILES or None)
     problems: list[schema.Problem] = []

@@ -4,7 +4,7 @@ per streaming column, where a template would cost more than the text it wraps.""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from decimal import Decimal
 
 from django.utils.html import format_html
 
@@ -28,7 +28,7 @@ def metrics_html(
     output_tokens: int | None,
     tokens_per_second: float | None,
     finish_reason: str,
-    cost: Any,
+    cost: Decimal | None,
     currency: str,
     live_chars: int | None = None,
 ) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +25,12 @@ from django.utils import timezone
 from playground.locks import Purpose, hold_user_lock
 
 from .summary import ColumnVerdict, RunSummary, Spend, add_spend
+
+if TYPE_CHECKING:
+    from django.core.files import File
+
+    from playground.accounts.models import User
+    from playground.prompts.models import PrefixTemplate
 
 
 class RunStatus(models.TextChoices):
@@ -100,7 +106,7 @@ def hold_run_slot(user_id: int) -> None:
 
 
 class RunQuerySet(models.QuerySet["Run"]):
-    def for_user(self, user: Any) -> RunQuerySet:
+    def for_user(self, user: User) -> RunQuerySet:
         """Return the runs `user` owns."""
         return self.filter(user=user)
 
@@ -122,10 +128,10 @@ class RunQuerySet(models.QuerySet["Run"]):
     def start(
         self,
         *,
-        user: Any,
+        user: User,
         prompt: dict[str, Any],
         targets: list[dict[str, Any]],
-        template: Any = None,
+        template: PrefixTemplate | None = None,
         variables: dict[str, str] | None = None,
         capped: bool = True,
     ) -> Run:
@@ -268,7 +274,7 @@ class Run(models.Model):
             )
             return [row[0] for row in cursor.fetchall()]
 
-    def requeue(self, action: Any) -> None:
+    def requeue(self, action: Callable[[], object]) -> None:
         """Queue a segment with `action` (Continue, Retry) and mark the run running again.
 
         Requeueing makes the run live again, so it takes a slot under the run cap like a new
@@ -588,7 +594,7 @@ def cost_of(
 
 
 class ImageUploadQuerySet(models.QuerySet["ImageUpload"]):
-    def store(self, user: Any, uploaded: Any) -> ImageUpload:
+    def store(self, user: User, uploaded: File[bytes]) -> ImageUpload:
         """Save an uploaded file for `user` if it is an acceptable image; return it.
 
         Raise images.RejectedImage, with a message for the page, when it is not.

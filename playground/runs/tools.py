@@ -69,7 +69,7 @@ def column_code(column: RunColumn, segment: Segment) -> ColumnCode:
         return ColumnCode("", "", key_env, refusal=refusal.message)
 
 
-def pretty_json(value: Any) -> str:
+def pretty_json(value: object) -> str:
     """Return `value` as indented JSON, keeping non-ASCII text readable."""
     return json.dumps(value, indent=2, ensure_ascii=False)
 
@@ -88,7 +88,8 @@ def exchanges(column: RunColumn) -> list[Exchange]:
     The response is scrubbed of the column's key again, for exchanges saved before the
     provider layer caught escaped keys.
     """
-    secret = column.credential.target().api_key if column.credential_id else ""
+    credential = column.credential  # None (no query) once its credential was deleted
+    secret = credential.target().api_key if credential is not None else ""
     found = []
     for segment in column.segment_list:
         dump = segment.request_dump or {}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
+from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -18,11 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from playground.accounts import ratelimits
+from playground.htmx import AuthedRequest
 from playground.http import get_client
 
 from . import background, live, stops, streaming, tools
 from . import compare as compare_logic
-from .events import OPEN_FRAME
+from .events import OPEN_FRAME, RunRelay
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
 from .models import (
@@ -37,7 +39,7 @@ from .models import (
 from .rendering import render_markdown
 
 
-def _get_run(request: HttpRequest, code: Any) -> Run:
+def _get_run(request: AuthedRequest, code: UUID) -> Run:
     """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden)."""
     return get_object_or_404(Run.objects.for_user(request.user), code=code)
 
@@ -50,19 +52,19 @@ def _run_context(run: Run) -> dict[str, Any]:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     return redirect("runs:compare")
 
 
 @require_GET
-def compare(request: HttpRequest) -> HttpResponse:
+def compare(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     context = compare_logic.initial_context(request)
     return render(request, "runs/compare.html", context)
 
 
 @require_POST
-def create(request: HttpRequest) -> HttpResponse:
+def create(request: AuthedRequest) -> HttpResponse:
     submission = bind_submission(request.POST, request.user)
     refusal = ratelimits.check(request, "runs")
     if refusal:
@@ -72,14 +74,14 @@ def create(request: HttpRequest) -> HttpResponse:
     if result.run is None:
         context = compare_logic.form_context(request, submission, errors=result.errors)
         response = render(request, "runs/compare.html#compare-form", context)
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             response = retarget(reswap(response, "outerHTML"), "#compare-form")
         elif refusal:
             response.status_code = 429
         if refusal:
             response["Retry-After"] = str(refusal.retry_after)
         return response
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         return redirect("runs:detail", code=result.run.code)
     return render(request, "runs/_run.html#run", _run_context(result.run))
 
@@ -92,7 +94,7 @@ def _sse_response(body: AsyncIterator[str]) -> StreamingHttpResponse:
     )
 
 
-async def stream(request: HttpRequest, code: Any) -> StreamingHttpResponse:
+async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     user = await request.auser()
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
@@ -136,7 +138,7 @@ async def _settle(run_pk: int, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[str]:
+async def _relay_body(plan: streaming.StreamPlan, relay: RunRelay) -> AsyncIterator[str]:
     stream = live.LiveStream(str(plan.run.code), relay, plan)
     await background.ensure_running()  # the lease heartbeat and the stop listener
     live.register(stream)
@@ -167,33 +169,33 @@ async def _relay_body(plan: streaming.StreamPlan, relay: Any) -> AsyncIterator[s
 
 
 @require_POST
-def stop(request: HttpRequest, code: Any) -> HttpResponse:
+def stop(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     stops.request_stop(str(run.code))
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204)
     return redirect("runs:detail", code=run.code)
 
 
 @require_POST
-def stop_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+def stop_column(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     run = _get_run(request, code)
     get_object_or_404(RunColumn, run=run, position=position)
     stops.request_stop(str(run.code), {position})
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204)
     return redirect("runs:detail", code=run.code)
 
 
 @require_GET
-def detail(request: HttpRequest, code: Any) -> HttpResponse:
+def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     run = _get_run(request, code)
     return render(request, "runs/detail.html", _run_context(run))
 
 
 @require_POST
-def rerun(request: HttpRequest, code: Any) -> HttpResponse:
+def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     if refusal := ratelimits.check(request, "runs"):
         context = {**_run_context(run), "errors": [refusal.message]}
@@ -209,33 +211,33 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
 
 
 @require_GET
-def history(request: HttpRequest) -> HttpResponse:
+def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     filters = compare_logic.HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user))
-    page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
+    runs = filters.apply(Run.objects.for_user(request.user).with_summary())
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
-    template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"  # type: ignore[attr-defined]
+    template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"
     return render(request, template, context)
 
 
 @require_GET
-def turn_row(request: HttpRequest) -> HttpResponse:
+def turn_row(request: AuthedRequest) -> HttpResponse:
     return render(request, "runs/compare.html#turn-row", compare_logic.new_turn_row(request))
 
 
 @require_GET
-def target_row(request: HttpRequest) -> HttpResponse:
+def target_row(request: AuthedRequest) -> HttpResponse:
     return render(request, "runs/compare.html#target-row", compare_logic.new_target_row(request))
 
 
 @require_POST
-def variables(request: HttpRequest) -> HttpResponse:
+def variables(request: AuthedRequest) -> HttpResponse:
     context = compare_logic.variables_context(request.POST)
     return render(request, "runs/compare.html#variables", context)
 
 
-def _get_column(request: HttpRequest, code: Any, position: int) -> RunColumn:
+def _get_column(request: AuthedRequest, code: UUID, position: int) -> RunColumn:
     """Return column `position` of the user's run `code`, with its segments, or 404."""
     run = _get_run(request, code)
     return get_object_or_404(
@@ -245,7 +247,9 @@ def _get_column(request: HttpRequest, code: Any, position: int) -> RunColumn:
     )
 
 
-def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpResponse:
+def _requeued(
+    request: AuthedRequest, column: RunColumn, action: Callable[[], object]
+) -> HttpResponse:
     """Run `action` (Continue or Retry) on a column, then show the run streaming again."""
     run = column.run
     if refusal := ratelimits.check(request, "runs"):
@@ -256,7 +260,7 @@ def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpRespo
             problem = ""
         except ColumnRuleError as error:  # RunLimitReached among them
             problem = str(error)
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         if problem:
             messages.error(request, problem)
         return redirect("runs:detail", code=run.code)
@@ -265,32 +269,32 @@ def _requeued(request: HttpRequest, column: RunColumn, action: Any) -> HttpRespo
 
 
 @require_POST
-def continue_column(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+def continue_column(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
     return _requeued(request, column, column.add_continuation)
 
 
 @require_POST
-def retry_segment(request: HttpRequest, code: Any, position: int, index: int) -> HttpResponse:
+def retry_segment(request: AuthedRequest, code: UUID, position: int, index: int) -> HttpResponse:
     column = _get_column(request, code, position)
     return _requeued(request, column, lambda: column.retry(index))
 
 
-def _tool_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _tool_page(request: AuthedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """Render a tool as a dialog's content (htmx) or as a page of its own."""
-    name = f"{template}#tool" if request.htmx else template  # type: ignore[attr-defined]
+    name = f"{template}#tool" if request.htmx else template
     return render(request, name, context)
 
 
 @require_GET
-def inspect(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
     context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
     return _tool_page(request, "runs/inspect.html", context)
 
 
 @require_GET
-def code(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
     segment = column.segment_list[0]
     context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
@@ -298,7 +302,7 @@ def code(request: HttpRequest, code: Any, position: int) -> HttpResponse:
 
 
 @require_GET
-def rendered(request: HttpRequest, code: Any, position: int) -> HttpResponse:
+def rendered(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     """Return a finished column's text as sanitised Markdown (the column's Rendered view)."""
     column = _get_column(request, code, position)
     context = {"column": column, "busy": column.is_busy}
@@ -312,7 +316,7 @@ DOWNLOAD_TYPES = {"txt": "text/plain; charset=utf-8", "json": "application/json"
 
 
 @require_GET
-def download(request: HttpRequest, code: Any, position: int, kind: str) -> HttpResponse:
+def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> HttpResponse:
     """Return a column as a file: its text (.txt), or its whole exchange minus the key (.json)."""
     if kind not in DOWNLOAD_TYPES:
         raise Http404("No such download.")
@@ -328,7 +332,7 @@ def download(request: HttpRequest, code: Any, position: int, kind: str) -> HttpR
 
 
 @require_GET
-def diff(request: HttpRequest, code: Any) -> HttpResponse:
+def diff(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     columns = list(run.columns.prefetch_related("segments").order_by("position"))
     if len(columns) < 2:
@@ -348,19 +352,19 @@ def _int(value: str | None, default: int) -> int:
 
 
 @require_POST
-def share(request: HttpRequest, code: Any) -> HttpResponse:
+def share(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     if request.POST.get("action") == "revoke":
         run.disable_sharing()
     else:
         run.enable_sharing()
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "runs/detail.html#share", {"run": run})
     return redirect("runs:detail", code=run.code)
 
 
 @require_POST
-def upload_image(request: HttpRequest) -> HttpResponse:
+def upload_image(request: AuthedRequest) -> HttpResponse:
     """Store an image for a turn and add its reference to that turn's image list (htmx)."""
     turn = _int(request.GET.get("turn"), 0)
     field = f"turn{turn}-images"
@@ -368,7 +372,8 @@ def upload_image(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"turn": turn, "images": request.POST.get(field, "")}
     try:
         if not form.is_valid():
-            raise RejectedImage(" ".join(form.errors.get("image", ["Choose an image to upload."])))
+            errors = form.errors.get("image", ["Choose an image to upload."])
+            raise RejectedImage(" ".join(str(error) for error in errors))
         upload = ImageUpload.objects.store(request.user, form.cleaned_data["image"])
     except RejectedImage as rejected:
         return render(request, "runs/compare.html#upload-result", {**context, "error": rejected})
@@ -378,7 +383,7 @@ def upload_image(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def image(request: HttpRequest, code: Any) -> HttpResponse:
+def image(request: AuthedRequest, code: UUID) -> HttpResponse:
     """Return one of the user's uploaded images."""
     upload = get_object_or_404(ImageUpload, user=request.user, code=code)
     response = HttpResponse(bytes(upload.data), content_type=upload.content_type)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django import template
 from django.utils.html import escape
@@ -26,7 +25,7 @@ def _mark(match: re.Match[str]) -> str:
 
 
 @register.filter
-def visible_ws(value: Any) -> SafeString:
+def visible_ws(value: object) -> SafeString:
     """Return `value` HTML-escaped with every whitespace character wrapped in a marker span.
 
     The span keeps the real character, so copying the text copies exactly what was written;

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from collections.abc import Callable
 
-from django import template
+from django import forms, template
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
@@ -81,7 +81,7 @@ def _stop_label(value: object) -> str:
     return "1 stop" if count == 1 else f"{count} stops"
 
 
-CHIP_LABELS: dict[str, Any] = {
+CHIP_LABELS: dict[str, Callable[[object], str]] = {
     "temperature": lambda value: f"temp {value}",
     "max_tokens": lambda value: f"max {value} tokens",
     "thinking": lambda value: f"thinking {value}",
@@ -91,7 +91,7 @@ CHIP_LABELS: dict[str, Any] = {
 
 
 @register.filter
-def override_chips(form: Any) -> list[tuple[str, str]]:
+def override_chips(form: forms.BaseForm) -> list[tuple[str, str]]:
     """Return (field, label) for each override a target form row has set, bound or initial."""
     chips = []
     for name, label in CHIP_LABELS.items():
