@@ -30,6 +30,7 @@ from playground.providers.parsing import Item, Marker, load_object
 from playground.providers.recorder import Recorder
 from playground.providers.registry import FORMATS
 from playground.providers.request import Plan
+from playground.providers.sse import FrameTooLarge
 from playground.providers.urlpolicy import (
     BlockedAddress,
     HostNotFound,
@@ -207,6 +208,8 @@ class Exchange:
                 return await anext(batches)
         except StopAsyncIteration:
             return None
+        except FrameTooLarge as error:
+            return [self.oversize_error(error.limit)]
         except (TimeoutError, httpx.TimeoutException):
             return [self.timeout_error()]
         except httpx.HTTPError as error:
@@ -282,6 +285,15 @@ class Exchange:
         if not self.done:
             notes.append("stream ended without its end marker")
         return tuple(notes)
+
+    def oversize_error(self, limit: int) -> ProviderError:
+        """Return the error for a line or event too long to buffer (providers/sse.py)."""
+        return ProviderError(
+            ErrorKind.PROTOCOL,
+            f"{self.name} sent one stream event longer than {limit:,} characters, "
+            "so the stream was stopped.",
+            retryable=False,
+        )
 
     def timeout_error(self) -> ProviderError:
         """Return the error for the deadline that just passed."""

@@ -3,7 +3,9 @@
 Pure and incremental: feed network chunks as they arrive, in any sizes (a UTF-8 character or
 a CRLF pair may be split across chunks), then call `close()` at the end of the body.
 SSE follows the WHATWG rules: `:` starts a comment (keep-alives, `: OPENROUTER PROCESSING`),
-`event:` names the event, `data:` lines accumulate, a blank line dispatches.
+`event:` names the event, `data:` lines accumulate, a blank line dispatches. A line or an
+event longer than MAX_FRAME_CHARS raises FrameTooLarge: the exchange ends the stream with a
+protocol error instead of buffering without bound.
 """
 
 from __future__ import annotations
@@ -11,26 +13,56 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
+# The most one line, or one event's data, may hold. Real events are a few hundred characters
+# (a delta and its metadata); a provider that streams its whole answer as one endless line
+# would otherwise grow a buffer without bound (docs/limits.md).
+MAX_FRAME_CHARS = 1_000_000
+
+
+class FrameTooLarge(ValueError):
+    """A line or an event grew past `MAX_FRAME_CHARS` without ending."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a stream frame grew past {limit:,} characters")
+        self.limit = limit
+
 
 class LineDecoder:
-    """Split a byte stream into text lines on LF, CRLF or a lone CR."""
+    """Split a byte stream into text lines on LF, CRLF or a lone CR.
 
-    def __init__(self) -> None:
+    Work is linear in the body: a chunk with no line break is only appended to the pending
+    pieces, and a line that grows past `limit` raises FrameTooLarge.
+    """
+
+    def __init__(self, limit: int = MAX_FRAME_CHARS) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
+        self._pending: list[str] = []
+        self._pending_chars = 0
+        self._limit = limit
 
     def feed(self, chunk: bytes) -> list[str]:
         """Return the complete lines that `chunk` finishes."""
-        self._buffer += self._decoder.decode(chunk)
-        return self._split(final=False)
+        text = self._decoder.decode(chunk)
+        held_cr = bool(self._pending) and self._pending[-1].endswith("\r")
+        if not held_cr and "\n" not in text and "\r" not in text:
+            self._hold(text)
+            return []
+        return self._split(text, final=False)
 
     def close(self) -> list[str]:
         """Return whatever is left, as a last line if it is not empty."""
-        self._buffer += self._decoder.decode(b"", final=True)
-        return self._split(final=True)
+        return self._split(self._decoder.decode(b"", final=True), final=True)
 
-    def _split(self, *, final: bool) -> list[str]:
-        text = self._buffer
+    def _hold(self, text: str) -> None:
+        if text:
+            self._pending.append(text)
+            self._pending_chars += len(text)
+            if self._pending_chars > self._limit:
+                raise FrameTooLarge(self._limit)
+
+    def _split(self, new: str, *, final: bool) -> list[str]:
+        text = "".join(self._pending) + new if self._pending else new
+        self._pending, self._pending_chars = [], 0
         # A CR at the very end may be the first half of a CRLF split across chunks.
         keep_cr = not final and text.endswith("\r")
         if keep_cr:
@@ -40,7 +72,9 @@ class LineDecoder:
         if final and rest:
             lines.append(rest)
             rest = ""
-        self._buffer = rest + ("\r" if keep_cr else "")
+        if len(rest) > self._limit or any(len(line) > self._limit for line in lines):
+            raise FrameTooLarge(self._limit)
+        self._hold(rest + ("\r" if keep_cr else ""))
         return lines
 
 
@@ -53,10 +87,12 @@ class SSEEvent:
 class SSEDecoder:
     """Assemble SSE events from lines; comments are dropped, never dispatched."""
 
-    def __init__(self) -> None:
-        self._lines = LineDecoder()
+    def __init__(self, limit: int = MAX_FRAME_CHARS) -> None:
+        self._lines = LineDecoder(limit)
         self._event = ""
         self._data: list[str] = []
+        self._data_chars = 0
+        self._limit = limit
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Return the events that `chunk` completes."""
@@ -78,6 +114,9 @@ class SSEDecoder:
                 value = value.removeprefix(" ")
                 if name == "data":
                     self._data.append(value)
+                    self._data_chars += len(value) + 1
+                    if self._data_chars > self._limit:
+                        raise FrameTooLarge(self._limit)
                 elif name == "event":
                     self._event = value
         return events
@@ -87,15 +126,15 @@ class SSEDecoder:
             self._event = ""
             return []
         event = SSEEvent(self._event, "\n".join(self._data))
-        self._event, self._data = "", []
+        self._event, self._data, self._data_chars = "", [], 0
         return [event]
 
 
 class NDJSONDecoder:
     """Split an NDJSON body (Ollama's native stream) into records, shaped like SSE events."""
 
-    def __init__(self) -> None:
-        self._lines = LineDecoder()
+    def __init__(self, limit: int = MAX_FRAME_CHARS) -> None:
+        self._lines = LineDecoder(limit)
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Return the complete records that `chunk` finishes."""

@@ -2,7 +2,8 @@
 
 A model id carries simulator options after the real name: `-fault-<name>` (see FAULTS;
 `echokey` streams the request's own API key back, plain and escaped; `flood` sends `-mb<N>`
-megabytes of text, 200 by default, as fast as the client reads: see flood.py), `-tps<N>`
+megabytes of text, 200 by default, as fast as the client reads: see flood.py; `bigline` sends
+as much as one stream event that never ends: no line break, ever), `-tps<N>`
 (tokens per second for this request), `-long` (~2000 tokens) and `-bench` (each delta starts
 with the sender's `time.monotonic_ns()`). Every dialect describes its wire format with a
 `Wire`; `respond()` drives it the same way for all of them, so a fault means the same thing in
@@ -27,9 +28,12 @@ from playground.simulator.flood import (
     flood_chars,
     flood_deltas,
     flood_generation,
+    flood_pieces,
 )
 from playground.simulator.generate import Delta, Generation, seed_for
 
+# Where a frame's text starts, found again in its encoded bytes (plain ASCII: JSON keeps it).
+MARK = "MARK-7f3a"
 FAULTS = (
     "slow",
     "429",
@@ -42,6 +46,7 @@ FAULTS = (
     "stall",
     "echokey",
     "flood",
+    "bigline",
 )
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")
@@ -175,6 +180,9 @@ async def _stream(
     if fault == "flood":
         await _flood_stream(ex, wire, gen, flood_chars(options.flood_mb))
         return
+    if fault == "bigline":
+        await _endless_line(ex, wire, flood_chars(options.flood_mb))
+        return
     if fault == "echokey":
         deltas = echo_deltas(request_key(ex.headers))
     breaking = fault in ("midstream", "cut", "stall")
@@ -247,6 +255,17 @@ async def _flood_stream(ex: Exchange, wire: Wire, gen: Generation, chars: int) -
         await asyncio.sleep(0)
     for frame in wire.closing(flood_generation(gen, chars)):
         await ex.write(frame)
+    await ex.end()
+
+
+async def _endless_line(ex: Exchange, wire: Wire, chars: int) -> None:
+    """Open one delta frame and never close it: its text grows by `chars` characters with no
+    line break, so a client that buffers a line until it ends buffers all of it."""
+    frame = wire.delta(Delta("content", MARK, 1))
+    await ex.write(frame[: frame.index(MARK.encode())])
+    for piece in flood_pieces(chars):
+        await ex.write(piece.encode())
+        await asyncio.sleep(0)
     await ex.end()
 
 

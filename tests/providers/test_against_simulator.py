@@ -29,6 +29,7 @@ from playground.providers import (
 )
 from playground.simulator import SimulatorApp, create_app
 from tests.servers import serving
+from tests.simulator.conftest import socket_buffer_bytes
 from tests.waiting import HANG_GUARD
 
 pytestmark = pytest.mark.anyio
@@ -210,3 +211,25 @@ async def test_it_probes_through_the_simulator(sim: Sim) -> None:
         refused = await probe(client, sim.target("openai"), "gpt-4o-mini", allow_private=True)
     assert continues.verdict == "continues"
     assert refused.verdict == "unsupported"
+
+
+@pytest.mark.parametrize("provider", ["deepseek", "anthropic", "ollama"])
+async def test_one_endless_stream_event_ends_the_stream_instead_of_filling_memory(
+    sim: Sim, provider: str
+) -> None:
+    # The simulator opens one delta frame and sends 200 MB into it without a line break.
+    model, prefix = PREFIXES[provider]
+    request = CompletionRequest(f"{model}-fault-bigline", prefix, turns=ASK)
+    async with httpx.AsyncClient() as client:
+        result = await complete(
+            client, sim.target(provider), request, deadlines=DEADLINES, allow_private=True
+        )
+    assert result.error is not None
+    assert result.error.kind is ErrorKind.PROTOCOL
+    assert "longer than 1,000,000 characters" in result.error.message
+    assert not result.error.retryable
+    record = sim.app.requests[-1]
+    # The exchange let go at the limit: what the simulator sent is what was read (about the
+    # limit) plus what a loopback connection's buffers hold, nowhere near 200 MB.
+    assert not record.completed
+    assert record.bytes_sent < 2_000_000 + socket_buffer_bytes() < 200_000_000

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from playground.providers.sse import LineDecoder, NDJSONDecoder, SSEDecoder, SSEEvent
+import pytest
+
+from playground.providers.sse import (
+    FrameTooLarge,
+    LineDecoder,
+    NDJSONDecoder,
+    SSEDecoder,
+    SSEEvent,
+)
 
 
 def feed_all(decoder: SSEDecoder, chunks: list[bytes]) -> list[SSEEvent]:
@@ -72,3 +80,28 @@ def test_it_splits_ndjson_records_and_skips_blank_lines() -> None:
     decoder = NDJSONDecoder()
     records = decoder.feed(b'{"a":1}\n\n{"b"') + decoder.feed(b":2}") + decoder.close()
     assert [record.data for record in records] == ['{"a":1}', '{"b":2}']
+
+
+def test_a_line_that_never_ends_is_refused_at_the_limit() -> None:
+    decoder = LineDecoder(limit=1000)
+    with pytest.raises(FrameTooLarge):
+        for _ in range(100):
+            decoder.feed(b"x" * 100)
+    # Under the limit, a line split over many chunks arrives whole.
+    decoder = LineDecoder(limit=1000)
+    assert [line for _ in range(9) for line in decoder.feed(b"y" * 100)] == []
+    assert decoder.feed(b"\n") == ["y" * 900]
+
+
+def test_an_event_of_many_data_lines_is_refused_at_the_limit() -> None:
+    decoder = SSEDecoder(limit=1000)
+    with pytest.raises(FrameTooLarge):
+        for _ in range(100):
+            decoder.feed(b"data: " + b"z" * 50 + b"\n")
+
+
+def test_a_lone_cr_still_ends_its_line_when_the_next_chunk_has_no_break() -> None:
+    decoder = LineDecoder()
+    assert decoder.feed(b"first\r") == []  # could be half of a CRLF
+    assert decoder.feed(b"second") == ["first"]
+    assert decoder.close() == ["second"]
