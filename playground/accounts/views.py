@@ -21,9 +21,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
-from playground.keys.offline import offers_offline_demo
+from playground.htmx import HtmxHttpRequest
+from playground.offline import offers_offline_demo
 from playground.providers.catalog import get_provider, provider_choices
 
 from . import ratelimits
@@ -42,10 +42,6 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not connection.in_atomic_block:
         connection.close()
     return response
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 class AuthedRequest(HtmxHttpRequest):

@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.debug import sensitive_variables
 
 from playground.locks import Purpose, hold_user_lock
+from playground.offline import is_in_process_simulator
 from playground.providers import ProbeResult as ProbeOutcome
 from playground.providers import Target
 from playground.providers.catalog import (
@@ -30,9 +31,9 @@ from playground.providers.catalog import (
     provider_choices,
     simulator_base_url,
 )
+from playground.providers.probe import PROBE_DEADLINES
 
 from . import crypto
-from .offline import is_in_process_simulator
 
 # The one provider whose wire dialect the user picks (any OpenAI-compatible server).
 GENERIC_PROVIDER = "openai_compatible"
@@ -330,15 +331,16 @@ class ProbeResult(models.Model):
         return f"{timesince(self.checked_at, depth=1)} ago"
 
 
-PROBE_SLOT_EXPIRY = timedelta(minutes=3)
+# Three times the probe's total deadline (three minutes): only a dead process leaves one this old.
+PROBE_SLOT_EXPIRY = timedelta(seconds=3 * PROBE_DEADLINES.total)
 
 
 class ProbeSlotQuerySet(models.QuerySet["ProbeSlot"]):
     def live(self) -> ProbeSlotQuerySet:
         """Return slots of probes that may still be running.
 
-        A probe ends within its total deadline (a minute, keys/views.py PROBE_DEADLINES); a
-        slot older than PROBE_SLOT_EXPIRY belongs to a process that died mid-probe.
+        A probe ends within its total deadline (PROBE_DEADLINES in playground/providers/probe.py,
+        a minute); a slot older than PROBE_SLOT_EXPIRY belongs to a process that died mid-probe.
         """
         cutoff = timezone.now() - PROBE_SLOT_EXPIRY
         return self.filter(started_at__gte=cutoff)

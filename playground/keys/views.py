@@ -14,28 +14,20 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
-from playground import providers
+from playground import offline, providers
 from playground.accounts import ratelimits
+from playground.htmx import HtmxHttpRequest
 from playground.http import build_client
-from playground.providers.probe import PROBE_PREFIX
+from playground.providers.probe import PROBE_DEADLINES, PROBE_PREFIX
 
-from . import offline
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
 from .models import Credential, ProbeResult, ProbeSlot
-
-# A probe asks for a few dozen tokens; a minute is generous even for a slow first token.
-PROBE_DEADLINES = providers.Deadlines(first_token=45.0, stall=30.0, total=60.0)
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _get_credential(user: object, code: UUID) -> Credential:

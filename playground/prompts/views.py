@@ -9,13 +9,14 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
+
+from playground.htmx import HtmxHttpRequest
 
 from . import schema
 from .budget import small_int
@@ -26,10 +27,6 @@ from .models import PrefixTemplate, TemplateRevision, Visibility
 
 PAGE_SIZE = 25
 MAX_PAGE = 10_000
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
-from playground.keys.offline import offers_offline_demo
+from playground.offline import offers_offline_demo
 from playground.prompts.budget import Budget, small_int, too_long
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.variables import (
