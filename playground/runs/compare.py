@@ -445,7 +445,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         parts.append((column.position, body, metrics, end))
     done = render_to_string(
         "runs/_run.html#run-status",
-        {"run": run, "status": run.status, "summary": summary, "column_count": len(parts)},
+        {"run": run, "status": run.state, "summary": summary, "column_count": len(parts)},
     )
     return events.replay_frames(parts, done)
 

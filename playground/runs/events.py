@@ -101,15 +101,6 @@ class ColumnOutcome:
         return self.finish is not None or self.error is not None or self.stopped
 
     @property
-    def status(self) -> str:
-        """Return the segment status this outcome is saved with."""
-        if self.stopped:
-            return "stopped"
-        if self.error is not None:
-            return "skipped" if self.error.kind == ErrorKind.UNSUPPORTED else "error"
-        return "done" if self.finish is not None else "running"
-
-    @property
     def ttft_ms(self) -> int | None:
         if self.first_token_at is None:
             return None
