@@ -35,19 +35,17 @@ from playground.providers.probe import PROBE_DEADLINES
 
 from . import crypto
 
-# The one provider whose wire dialect the user picks (any OpenAI-compatible server).
-GENERIC_PROVIDER = "openai_compatible"
-# The dialects a generic endpoint may speak, used when the catalog does not list its own.
-GENERIC_DIALECTS = [
-    ("plain", "Plain: a bare trailing assistant message"),
-    ("deepseek", "DeepSeek style: prefix flag"),
-    ("dashscope", "DashScope style: partial flag"),
-    ("moonshot", "Moonshot style: partial flag"),
-    ("mistral", "Mistral style: prefix flag, echoed prefix"),
-    ("vllm", "vLLM: continue_final_message"),
-    ("sglang", "SGLang: continue_final_message"),
-]
-_DIALECT_LABELS = {**dict(GENERIC_DIALECTS), "llamacpp": "llama.cpp server style"}
+# How the form names each dialect a user may pick (the catalog's dialect_choices).
+DIALECT_LABELS = {
+    "plain": "Plain: a bare trailing assistant message",
+    "deepseek": "DeepSeek style: prefix flag",
+    "dashscope": "DashScope style: partial flag",
+    "moonshot": "Moonshot style: partial flag",
+    "mistral": "Mistral style: prefix flag, echoed prefix",
+    "vllm": "vLLM: continue_final_message",
+    "sglang": "SGLang: continue_final_message",
+    "llamacpp": "llama.cpp server style",
+}
 
 
 def catalog_entry(provider_id: str) -> Provider | None:
@@ -61,15 +59,10 @@ def catalog_entry(provider_id: str) -> Provider | None:
 def dialect_choices(provider_id: str) -> list[tuple[str, str]]:
     """Return the dialects a user may pick for `provider_id`; empty when the catalog fixes it."""
     provider = catalog_entry(provider_id)
-    if provider is None:
-        return []
-    offered = tuple(getattr(provider, "dialect_choices", ()))
-    if not offered and provider_id == GENERIC_PROVIDER:
-        return list(GENERIC_DIALECTS)
     # A single offered dialect is the provider's own: there is nothing to pick.
-    if len(offered) < 2:
+    if provider is None or len(provider.dialect_choices) < 2:
         return []
-    return [(dialect, _DIALECT_LABELS.get(dialect, dialect)) for dialect in offered]
+    return [(dialect, DIALECT_LABELS.get(dialect, dialect)) for dialect in provider.dialect_choices]
 
 
 def validate_provider(value: str) -> None:

@@ -17,7 +17,6 @@ from playground.providers.base import (
     TextDelta,
     Turn,
     Usage,
-    full_text,
 )
 from playground.providers.catalog import (
     ModelInfo,
@@ -57,7 +56,6 @@ __all__ = [
     "Usage",
     "check_base_url",
     "complete",
-    "full_text",
     "get_provider",
     "model_info",
     "prepare",
