@@ -154,7 +154,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Every middleware here is async-capable except whitenoise, which costs one thread hop per
-# request (streaming.md §6). No GZipMiddleware: it buffers or breaks event streams.
+# request (BENCHMARKS.md, "Per-run Django overhead"). No GZipMiddleware: it buffers or breaks
+# event streams.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

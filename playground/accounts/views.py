@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from playground.htmx import AuthedRequest, HtmxHttpRequest
-from playground.keys.offline import offers_offline_demo
+from playground.offline import offers_offline_demo
 from playground.providers.catalog import get_provider, provider_choices
 
 from . import ratelimits

@@ -12,10 +12,10 @@ from django import forms
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from playground import offline
 from playground.providers.catalog import provider_choices
 from playground.providers.urlpolicy import UnsafeBaseURL, check_base_url
 
-from . import offline
 from .models import Credential, base_url_shape_problem, catalog_entry, dialect_choices
 
 KEY_MIN_LENGTH = 8

@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.debug import sensitive_variables
 
 from playground.locks import Purpose, hold_user_lock
+from playground.offline import is_in_process_simulator
 from playground.providers import ProbeResult as ProbeOutcome
 from playground.providers import Target
 from playground.providers.catalog import (
@@ -30,26 +31,24 @@ from playground.providers.catalog import (
     provider_choices,
     simulator_base_url,
 )
+from playground.providers.probe import PROBE_DEADLINES
 
 from . import crypto
-from .offline import is_in_process_simulator
 
 if TYPE_CHECKING:
     from playground.accounts.models import User
 
-# The one provider whose wire dialect the user picks (any OpenAI-compatible server).
-GENERIC_PROVIDER = "openai_compatible"
-# The dialects a generic endpoint may speak, used when the catalog does not list its own.
-GENERIC_DIALECTS = [
-    ("plain", "Plain: a bare trailing assistant message"),
-    ("deepseek", "DeepSeek style: prefix flag"),
-    ("dashscope", "DashScope style: partial flag"),
-    ("moonshot", "Moonshot style: partial flag"),
-    ("mistral", "Mistral style: prefix flag, echoed prefix"),
-    ("vllm", "vLLM: continue_final_message"),
-    ("sglang", "SGLang: continue_final_message"),
-]
-_DIALECT_LABELS = {**dict(GENERIC_DIALECTS), "llamacpp": "llama.cpp server style"}
+# How the form names each dialect a user may pick (the catalog's dialect_choices).
+DIALECT_LABELS = {
+    "plain": "Plain: a bare trailing assistant message",
+    "deepseek": "DeepSeek style: prefix flag",
+    "dashscope": "DashScope style: partial flag",
+    "moonshot": "Moonshot style: partial flag",
+    "mistral": "Mistral style: prefix flag, echoed prefix",
+    "vllm": "vLLM: continue_final_message",
+    "sglang": "SGLang: continue_final_message",
+    "llamacpp": "llama.cpp server style",
+}
 
 
 def catalog_entry(provider_id: str) -> Provider | None:
@@ -63,15 +62,10 @@ def catalog_entry(provider_id: str) -> Provider | None:
 def dialect_choices(provider_id: str) -> list[tuple[str, str]]:
     """Return the dialects a user may pick for `provider_id`; empty when the catalog fixes it."""
     provider = catalog_entry(provider_id)
-    if provider is None:
-        return []
-    offered = tuple(getattr(provider, "dialect_choices", ()))
-    if not offered and provider_id == GENERIC_PROVIDER:
-        return list(GENERIC_DIALECTS)
     # A single offered dialect is the provider's own: there is nothing to pick.
-    if len(offered) < 2:
+    if provider is None or len(provider.dialect_choices) < 2:
         return []
-    return [(dialect, _DIALECT_LABELS.get(dialect, dialect)) for dialect in offered]
+    return [(dialect, DIALECT_LABELS.get(dialect, dialect)) for dialect in provider.dialect_choices]
 
 
 def validate_provider(value: str) -> None:
@@ -337,15 +331,16 @@ class ProbeResult(models.Model):
         return f"{timesince(self.checked_at, depth=1)} ago"
 
 
-PROBE_SLOT_EXPIRY = timedelta(minutes=3)
+# Three times the probe's total deadline (three minutes): only a dead process leaves one this old.
+PROBE_SLOT_EXPIRY = timedelta(seconds=3 * PROBE_DEADLINES.total)
 
 
 class ProbeSlotQuerySet(models.QuerySet["ProbeSlot"]):
     def live(self) -> ProbeSlotQuerySet:
         """Return slots of probes that may still be running.
 
-        A probe ends within its total deadline (a minute, keys/views.py PROBE_DEADLINES); a
-        slot older than PROBE_SLOT_EXPIRY belongs to a process that died mid-probe.
+        A probe ends within its total deadline (PROBE_DEADLINES in playground/providers/probe.py,
+        a minute); a slot older than PROBE_SLOT_EXPIRY belongs to a process that died mid-probe.
         """
         cutoff = timezone.now() - PROBE_SLOT_EXPIRY
         return self.filter(started_at__gte=cutoff)

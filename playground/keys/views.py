@@ -20,19 +20,15 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from playground import providers
+from playground import offline, providers
 from playground.accounts import ratelimits
 from playground.accounts.models import User
 from playground.htmx import AuthedRequest
 from playground.http import build_client
-from playground.providers.probe import PROBE_PREFIX
+from playground.providers.probe import PROBE_DEADLINES, PROBE_PREFIX
 
-from . import offline
 from .forms import CredentialForm, EndpointForm, ProbeForm, RenameForm, ReplaceKeyForm
 from .models import Credential, ProbeResult, ProbeSlot
-
-# A probe asks for a few dozen tokens; a minute is generous even for a slow first token.
-PROBE_DEADLINES = providers.Deadlines(first_token=45.0, stall=30.0, total=60.0)
 
 
 def _get_credential(user: User, code: UUID) -> Credential:

@@ -1,7 +1,8 @@
 """The provider layer: pure Python + httpx, no Django, no settings.
 
 Data in (Target, CompletionRequest), events out (TextDelta, ReasoningDelta, Usage, then one
-Finish or ProviderError). See DESIGN.md and providers.md for the dialects it speaks.
+Finish or ProviderError). docs/providers.md describes the
+dialects it speaks; docs/architecture.md, where it sits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from playground.providers.base import (
     TextDelta,
     Turn,
     Usage,
-    full_text,
 )
 from playground.providers.catalog import (
     ModelInfo,
@@ -57,7 +57,6 @@ __all__ = [
     "Usage",
     "check_base_url",
     "complete",
-    "full_text",
     "get_provider",
     "model_info",
     "prepare",

@@ -151,8 +151,3 @@ class Deadlines:
 Event = TextDelta | ReasoningDelta | Usage | Finish | ProviderError
 
 DEFAULT_DEADLINES = Deadlines()
-
-
-def full_text(prefix: str, continuation: str) -> str:
-    """Return the whole assistant text: the prefix followed by the continuation."""
-    return prefix + continuation

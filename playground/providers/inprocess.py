@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import httpx
@@ -128,8 +128,7 @@ class _Call:
                 raise httpx.RemoteProtocolError(
                     "peer closed connection without sending complete message body"
                 )
-            assert isinstance(item, bytes)
-            yield item
+            yield cast(bytes, item)  # the queue holds body chunks and the two markers above
 
     async def close(self, *, grace: float | None = None) -> None:
         """Tell the app the client left (if it is still running), then make sure it has ended."""

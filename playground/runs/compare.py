@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, QueryDict
 from django.template.loader import render_to_string
 
 from playground.keys.models import Credential
-from playground.keys.offline import offers_offline_demo
+from playground.offline import offers_offline_demo
 from playground.prompts.budget import Budget, small_int, too_long
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.variables import (
@@ -60,7 +61,7 @@ def _template_for(request: HttpRequest, code: str | None) -> PrefixTemplate | No
         return None
     try:
         return PrefixTemplate.objects.visible_to(request.user).filter(code=code).first()
-    except Exception:  # a malformed UUID in the query string: start blank
+    except ValidationError:  # a malformed UUID in the query string: start blank
         return None
 
 
@@ -175,7 +176,7 @@ def initial_context(request: HttpRequest) -> dict[str, Any]:
     if template is None and request.GET.get("run"):
         try:
             run = Run.objects.for_user(user).filter(code=request.GET["run"]).first()
-        except Exception:
+        except ValidationError:  # a malformed UUID: start as if no run was asked for
             run = None
         source = "run" if run is not None else None
     elif template is None and not request.GET and last is not None:
@@ -362,11 +363,10 @@ def budget_problems(
 
 def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResult:
     """Validate a compare submission and start its run, or say what stops it."""
-    if not submission.is_valid():
+    raw = _raw_prompt(submission) if submission.is_valid() else None
+    if raw is None:
         return StartResult(errors=["Some fields need attention; see the messages below."])
     template = _template_for(request, request.POST.get("template"))
-    raw = _raw_prompt(submission)
-    assert raw is not None
     known = template.variables() if template else []
     targets = _target_specs(submission)
     problems = budget_problems(raw, known, submission.variables, targets, budget())
@@ -445,7 +445,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         parts.append((column.position, body, metrics, end))
     done = render_to_string(
         "runs/_run.html#run-status",
-        {"run": run, "status": run.status, "summary": summary, "column_count": len(parts)},
+        {"run": run, "status": run.state, "summary": summary, "column_count": len(parts)},
     )
     return events.replay_frames(parts, done)
 

@@ -4,7 +4,7 @@ Pure Python (no Django): the stream view hands in the jobs and a renderer for th
 fragments, reads `RunRelay.outcomes` afterwards to save them, and passes Stop requests in
 through `RunRelay.request_stop` (from any thread).
 
-Wire format, one stream per run (streaming.md "SSE protocol"):
+Wire format, one stream per run (docs/streaming.md, "SSE protocol"):
 - the first frame is the `: open` comment, sent before any provider answers;
 - per column `i`: `col-i-text` and `col-i-reasoning` carry HTML-escaped text to append, at
   most one frame per `coalesce` seconds (text after a quiet spell goes out at once, text that
@@ -99,15 +99,6 @@ class ColumnOutcome:
     @property
     def done(self) -> bool:
         return self.finish is not None or self.error is not None or self.stopped
-
-    @property
-    def status(self) -> str:
-        """Return the segment status this outcome is saved with."""
-        if self.stopped:
-            return "stopped"
-        if self.error is not None:
-            return "skipped" if self.error.kind == ErrorKind.UNSUPPORTED else "error"
-        return "done" if self.finish is not None else "running"
 
     @property
     def ttft_ms(self) -> int | None:

@@ -24,6 +24,9 @@ from django.utils import timezone
 
 from playground.locks import Purpose, hold_user_lock
 
+from .status import FINAL_SEGMENT_STATUSES, error_title
+from .status import RunStatus as RunStatus  # the choices live, with their meaning, in status.py
+from .status import SegmentStatus as SegmentStatus
 from .summary import ColumnVerdict, RunSummary, Spend, add_spend
 
 if TYPE_CHECKING:
@@ -31,49 +34,6 @@ if TYPE_CHECKING:
 
     from playground.accounts.models import User
     from playground.prompts.models import PrefixTemplate
-
-
-class RunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    STOPPED = "stopped", "Stopped"
-    INTERRUPTED = "interrupted", "Interrupted"
-
-
-class SegmentStatus(models.TextChoices):
-    PENDING = "pending", "Waiting"
-    RUNNING = "running", "Streaming"
-    DONE = "done", "Done"
-    ERROR = "error", "Error"
-    STOPPED = "stopped", "Stopped"
-    SKIPPED = "skipped", "Not sent"
-    INTERRUPTED = "interrupted", "Interrupted"
-
-
-FINAL_SEGMENT_STATUSES = (
-    SegmentStatus.DONE,
-    SegmentStatus.ERROR,
-    SegmentStatus.STOPPED,
-    SegmentStatus.SKIPPED,
-    SegmentStatus.INTERRUPTED,
-)
-
-
-ERROR_TITLES = {
-    "auth": "Key rejected.",
-    "balance": "Out of credit.",
-    "rate_limit": "Rate limited.",
-    "overloaded": "Provider overloaded.",
-    "bad_request": "Request refused.",
-    "not_found": "Not found.",
-    "server": "Provider error.",
-    "first_token_timeout": "No answer in time.",
-    "stalled": "Stream stalled.",
-    "connection": "Connection cut.",
-    "protocol": "Unreadable stream.",
-    "unsupported": "Not sent.",
-    "unsafe_url": "Base URL refused.",
-}
 
 
 class ColumnRuleError(ValueError):
@@ -221,6 +181,11 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"Run {self.code} ({self.status})"
+
+    @property
+    def state(self) -> RunStatus:
+        """Return the status as its choice, which knows what it means (status.py)."""
+        return RunStatus(self.status)
 
     @property
     def title(self) -> str:
@@ -531,12 +496,17 @@ class Segment(models.Model):
             models.Index(
                 fields=["status", "holder"],
                 name="segment_live",
-                condition=Q(status__in=["pending", "running"]),
+                condition=Q(status__in=[SegmentStatus.PENDING, SegmentStatus.RUNNING]),
             )
         ]
 
     def __str__(self) -> str:
         return f"Segment {self.index} of column {self.column_id} ({self.status})"
+
+    @property
+    def state(self) -> SegmentStatus:
+        """Return the status as its choice, which knows what it means (status.py)."""
+        return SegmentStatus(self.status)
 
     @property
     def is_final(self) -> bool:
@@ -557,7 +527,7 @@ class Segment(models.Model):
     @property
     def error_title(self) -> str:
         """Return a short heading for the segment's error kind."""
-        return ERROR_TITLES.get(self.error_kind, "Error.")
+        return error_title(self.error_kind)
 
     @property
     def can_continue(self) -> bool:

@@ -34,7 +34,8 @@ from playground.providers.catalog import model_info
 from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
 from .live import process_id
-from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, SegmentStatus, cost_of
+from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
+from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
 
 ImageResolver = Callable[[str], str]
@@ -198,7 +199,7 @@ def _outcome_fields(
     clean_text, clean_reasoning = outcome.recorder.scrub(text), outcome.recorder.scrub(reasoning)
     removed = clean_text != text or clean_reasoning != reasoning
     fields = {
-        "status": outcome.status,
+        "status": SegmentStatus.of_outcome(outcome),
         "text": clean_text,
         "reasoning": clean_reasoning,
         "notes": [*notes, SECRET_REMOVED] if removed and SECRET_REMOVED not in notes else notes,
@@ -364,14 +365,14 @@ class HtmlRenderer:
         verdicts = dict(self.plan.settled)
         for outcome in outcomes:
             notes = outcome.finish.notes if outcome.finish else ()
-            verdicts[outcome.index] = ColumnVerdict(outcome.status, notes)
+            verdicts[outcome.index] = ColumnVerdict(SegmentStatus.of_outcome(outcome), notes)
         summary = RunSummary(tuple(verdicts[position] for position in sorted(verdicts)))
         stopped = any(outcome.stopped for outcome in outcomes)
         return render_to_string(
             "runs/_run.html#run-status",
             {
                 "run": self.plan.run,
-                "status": "stopped" if stopped else "done",
+                "status": RunStatus.STOPPED if stopped else RunStatus.DONE,
                 "summary": summary,
                 "column_count": self.plan.column_count,
             },

@@ -3,7 +3,7 @@
 A column's verdict comes from its last segment's status and the caveats its stream ended with;
 a run's summary counts its columns' verdicts. The run bar, the end-of-run frame, the history
 row and the column badges all render these, so they never disagree ("2 done · 1 failed").
-Pure Python: the models, the stream renderer and the templates call it.
+What each status means (its word, its colour) is status.py's; this module only counts.
 """
 
 from __future__ import annotations
@@ -11,26 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Segment status -> what the column is, in the words the pages use; the order is the order
-# the run summary lists them in.
-STATES = {
-    "pending": "streaming",
-    "running": "streaming",
-    "done": "done",
-    "error": "failed",
-    "skipped": "not sent",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
-}
-_ORDER = ("done", "failed", "not sent", "stopped", "interrupted", "streaming")
-_TONES = {
-    "done": "ok",
-    "failed": "danger",
-    "not sent": "warn",
-    "stopped": "",
-    "interrupted": "warn",
-    "streaming": "accent",
-}
+from .status import STATE_ORDER, SegmentStatus
 
 
 @dataclass(frozen=True)
@@ -42,7 +23,12 @@ class ColumnVerdict:
 
     @property
     def state(self) -> str:
-        return STATES.get(self.status, self.status)
+        return SegmentStatus(self.status).state
+
+    @property
+    def is_live(self) -> bool:
+        """Return whether the column is still waiting or streaming."""
+        return not SegmentStatus(self.status).is_final
 
     @property
     def badge(self) -> str:
@@ -59,7 +45,7 @@ class ColumnVerdict:
         """Return the badge colour: ok, warn, danger, accent or "" (neutral)."""
         if self.state == "done" and self.caveats:
             return "warn"
-        return _TONES.get(self.state, "")
+        return SegmentStatus(self.status).tone
 
 
 @dataclass(frozen=True)
@@ -83,7 +69,9 @@ class RunSummary:
     @property
     def label(self) -> str:
         """Return e.g. "3 done · 2 failed" or "1 done — stream ended without its end marker"."""
-        counts = " · ".join(f"{self.count(state)} {state}" for state in _ORDER if self.count(state))
+        counts = " · ".join(
+            f"{self.count(state)} {state}" for state in STATE_ORDER if self.count(state)
+        )
         return " — ".join((counts or "no columns", *self.caveats))
 
     @property

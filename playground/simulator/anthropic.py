@@ -1,4 +1,4 @@
-"""Anthropic's Messages API: prefill rules, typed SSE events and its error shape (providers.md §7).
+"""Anthropic's Messages API: prefill rules, typed SSE events, its error shape (docs/providers.md).
 
 A trailing assistant message is a prefill: refused on Claude 4.6 and later, with extended
 thinking, or when it ends in whitespace. Consecutive messages with the same role are accepted

@@ -1,4 +1,4 @@
-"""Error bodies in each provider's own shape (providers.md §2.9, §3.5, §5, §6, §7.3, §8, §11).
+"""Error bodies in each provider's own shape (docs/providers.md, Errors).
 
 A handler raises `Rejected(message, kind)`; `error_response(provider, kind, message)` turns the
 kind into that provider's status code and JSON body. Messages never contain the API key.

@@ -1,4 +1,4 @@
-"""Ollama's native `/api/chat`: NDJSON lines, streaming by default (providers.md §11.4).
+"""Ollama's native `/api/chat`: NDJSON lines, streaming by default (docs/providers.md, Ollama).
 
 A trailing assistant message is continued. `options.num_predict` caps the output (negative
 means no cap) and `options.stop` holds the stop sequences. Errors are `{"error": "…"}`.

@@ -2,7 +2,7 @@
 
 Each provider has one rule function that reads the trailing assistant message and the
 provider's own flags, refuses what the real service refuses (with its documented message), and
-says how the model answers: continue the prefix, or answer afresh (providers.md §1, §14).
+says how the model answers: continue the prefix, or answer afresh (docs/providers.md).
 """
 
 from __future__ import annotations
@@ -230,7 +230,7 @@ def _llamacpp(chat: Chat, endpoint: str) -> Decision:
 
 
 def _openai(chat: Chat, endpoint: str) -> Decision:
-    # No prefill: a trailing assistant message is a finished turn (providers.md §9).
+    # No prefill: a trailing assistant message is a finished turn (docs/providers.md, OpenAI).
     return Decision(fresh=True)
 
 

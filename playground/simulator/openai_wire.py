@@ -3,7 +3,7 @@
 Per-provider differences live here: DeepSeek's `usage: null` on every chunk and cache fields,
 Moonshot's usage in `choices[0].usage`, Mistral's usage on the final chunk, SGLang/CoresHub
 `matched_stop`, OpenRouter's `: OPENROUTER PROCESSING` comments and its mid-stream error chunk
-(providers.md §2.6, §3.4, §4, §5, §6, §8, §11).
+(docs/providers.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ inprocess.py), and a run streams with no loopback HTTP and no private base URL a
 
 from __future__ import annotations
 
-import re
 from io import StringIO
 from typing import Any
 
@@ -22,7 +21,8 @@ from playground.keys.forms import CredentialForm
 from playground.keys.models import SIMULATOR_SET, Credential
 from playground.providers.inprocess import SIMULATOR_ORIGIN
 from playground.runs.models import Run, RunStatus, Segment
-from tests.runs.conftest import read_stream, start_run
+from tests.runs.conftest import start_run
+from tests.streams import event_names, read_stream
 
 OFFER = "Try it offline"
 
@@ -143,7 +143,7 @@ async def test_demo_mode_streams_a_run_in_process(
     finally:
         await aclose_client()
 
-    events = re.findall(r"^event: (.+)$", body, re.MULTILINE)
+    events = event_names(body)
     assert "col-0-text" in events and "col-1-text" in events
     assert events[-1] == "run-done"
 

@@ -1,6 +1,6 @@
 """Integration: the provider layer against the built-in simulator over real loopback HTTP.
 
-The simulator implements each provider from providers.md on its own (it shares no code with
+The simulator implements each provider from its documentation on its own (it shares no code with
 playground.providers), so agreement here means both sides read the documentation the same way.
 """
 

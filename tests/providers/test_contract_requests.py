@@ -1,7 +1,8 @@
-"""Contract: for every dialect, the built request equals the documented example in providers.md.
+"""Contract: for every dialect, the built request equals the provider's documented example.
 
-Each EXAMPLE string below is copied verbatim from /work/shared/providers.md (section named in
-the test); the CompletionRequest is what a user would enter to get it.
+Each EXAMPLE string below is the provider's documented example, verbatim (docs/providers.md
+links each provider's page; the section is named in the test); the CompletionRequest is what a
+user would enter to get it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ BEARER = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 
 
 def test_it_builds_deepseeks_prefix_request_exactly_as_documented() -> None:
-    # providers.md §2.3
+    # docs/providers.md, DeepSeek
     example = """{
   "model": "deepseek-chat",
   "messages": [
@@ -44,14 +45,14 @@ def test_it_builds_deepseeks_prefix_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_deepseeks_reasoning_prefix_exactly_as_documented() -> None:
-    # providers.md §2.4 (thinking mode, CoT prefix)
+    # docs/providers.md, DeepSeek, reasoning prefix (thinking mode, CoT prefix)
     example = """{
   "model": "deepseek-reasoner",
   "messages": [
     {"role": "user", "content": "9.11 and 9.8, which is greater?"},
     {"role": "assistant", "content": "", "reasoning_content": "Compare the tenths digit first:", "prefix": true}
   ]
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     call = prepare(
         Target("deepseek", "https://api.deepseek.com", KEY),
         CompletionRequest(
@@ -67,8 +68,8 @@ def test_it_builds_deepseeks_reasoning_prefix_exactly_as_documented() -> None:
 
 
 def test_it_builds_deepseeks_fim_request_as_documented() -> None:
-    # providers.md §2.8. The example spells out two API defaults, "stop": null and
-    # "stream": false; the builder leaves unset values out instead of sending nulls.
+    # docs/providers.md, DeepSeek, fill in the middle. The example spells out two API defaults,
+    # "stop": null and "stream": false; the builder leaves unset values out instead of nulls.
     example = """{
   "model": "deepseek-chat",
   "prompt": "def fib(a):",
@@ -96,7 +97,7 @@ def test_it_builds_deepseeks_fim_request_as_documented() -> None:
 
 
 def test_it_builds_dashscopes_partial_request_exactly_as_documented() -> None:
-    # providers.md §3.2
+    # docs/providers.md, DashScope
     example = """{
   "model": "qwen3-coder-plus",
   "messages": [
@@ -107,7 +108,7 @@ def test_it_builds_dashscopes_partial_request_exactly_as_documented() -> None:
   ],
   "stream": true,
   "stream_options": {"include_usage": true}
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     call = prepare(
         Target("dashscope", "https://dashscope.aliyuncs.com/compatible-mode/v1", KEY),
         CompletionRequest(
@@ -122,7 +123,7 @@ def test_it_builds_dashscopes_partial_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_dashscopes_multimodal_prefix_exactly_as_documented() -> None:
-    # providers.md §3.2, multimodal prefix
+    # docs/providers.md, DashScope, multimodal prefix
     example = """{
   "model": "qwen3-vl-plus",
   "messages": [
@@ -132,7 +133,7 @@ def test_it_builds_dashscopes_multimodal_prefix_exactly_as_documented() -> None:
     ]},
     {"role": "assistant", "content": "今天发现了一家宝藏咖啡馆", "partial": true}
   ]
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     image = "https://img.alicdn.com/imgextra/i3/O1CN01zFX2Bs1Q0f9pESgPC_!!6000000001914-2-tps-450-450.png"
     call = prepare(
         Target("dashscope", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1", KEY),
@@ -148,7 +149,7 @@ def test_it_builds_dashscopes_multimodal_prefix_exactly_as_documented() -> None:
 
 
 def test_it_builds_coreshubs_plain_prefix_exactly_as_documented() -> None:
-    # providers.md §4
+    # docs/providers.md, CoresHub
     example = """{"model":"DeepSeek-V3",
  "messages":[
    {"role":"user","content":"请对“叮铃铃,下课铃响了”这句话进行续写,用一句话来描述校园里突然生机和活力的场景"},
@@ -173,7 +174,7 @@ def test_it_builds_coreshubs_plain_prefix_exactly_as_documented() -> None:
 
 
 def test_it_builds_moonshots_partial_request_exactly_as_documented() -> None:
-    # providers.md §5
+    # docs/providers.md, Moonshot
     example = """{
   "model": "kimi-k2.5",
   "messages": [
@@ -181,7 +182,7 @@ def test_it_builds_moonshots_partial_request_exactly_as_documented() -> None:
     {"role": "user", "content": "The DaMi SmartHome Mini is … black and silver … 998 yuan … 256 x 128 x 128mm."},
     {"role": "assistant", "content": "{", "partial": true}
   ]
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     call = prepare(
         Target("moonshot", "https://api.moonshot.ai/v1", KEY),
         CompletionRequest(
@@ -206,7 +207,7 @@ def test_it_builds_moonshots_partial_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_moonshots_role_play_message_exactly_as_documented() -> None:
-    # providers.md §5, role-play variant
+    # docs/providers.md, Moonshot, role-play variant
     example = """{"role": "assistant", "name": "Kelsier", "content": "", "partial": true}"""
     call = prepare(
         Target("moonshot", "https://api.moonshot.cn/v1", KEY),
@@ -225,7 +226,7 @@ def test_it_builds_moonshots_role_play_message_exactly_as_documented() -> None:
 
 
 def test_it_builds_mistrals_prefix_request_exactly_as_documented() -> None:
-    # providers.md §6
+    # docs/providers.md, Mistral
     example = """{
   "model": "mistral-small-latest",
   "messages": [
@@ -235,7 +236,7 @@ def test_it_builds_mistrals_prefix_request_exactly_as_documented() -> None:
   ],
   "max_tokens": 128,
   "stream": true
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     call = prepare(
         Target("mistral", "https://api.mistral.ai/v1", KEY),
         CompletionRequest(
@@ -254,7 +255,7 @@ def test_it_builds_mistrals_prefix_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_anthropics_prefill_request_exactly_as_documented() -> None:
-    # providers.md §7.1 (max_tokens comes from the catalog's default, 1024)
+    # docs/providers.md, Anthropic (max_tokens comes from the catalog's default, 1024)
     example = """{
   "model": "claude-haiku-4-5",
   "max_tokens": 1024,
@@ -287,7 +288,7 @@ def test_it_builds_anthropics_prefill_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_openrouters_prefill_request_exactly_as_documented() -> None:
-    # providers.md §8
+    # docs/providers.md, OpenRouter
     example = """{
   "model": "anthropic/claude-haiku-4.5",
   "messages": [
@@ -310,7 +311,7 @@ def test_it_builds_openrouters_prefill_request_exactly_as_documented() -> None:
 
 
 def test_it_builds_vllms_continue_final_message_request_exactly_as_documented() -> None:
-    # providers.md §11.1
+    # docs/providers.md, vLLM
     example = """{
   "model": "meta-llama/Llama-3.2-3B-Instruct",
   "messages": [
@@ -320,7 +321,7 @@ def test_it_builds_vllms_continue_final_message_request_exactly_as_documented() 
   "continue_final_message": true,
   "add_generation_prompt": false,
   "echo": false
-}"""  # noqa: E501 (verbatim from providers.md)
+}"""  # noqa: E501 (verbatim from the documented example)
     call = prepare(
         Target("vllm", "http://localhost:8000/v1", KEY),
         CompletionRequest(
@@ -336,7 +337,7 @@ def test_it_builds_vllms_continue_final_message_request_exactly_as_documented() 
 
 
 def test_it_builds_sglangs_request_with_the_flag_and_a_plain_trailing_message() -> None:
-    # providers.md §11.2 and §13: trailing assistant + "continue_final_message": true
+    # docs/providers.md, SGLang: trailing assistant + "continue_final_message": true
     call = prepare(
         Target("sglang", "http://localhost:30000/v1", KEY),
         CompletionRequest(
@@ -359,7 +360,7 @@ def test_it_builds_sglangs_request_with_the_flag_and_a_plain_trailing_message() 
 
 
 def test_it_builds_llamacpps_request_with_a_plain_trailing_message_and_thinking_off() -> None:
-    # providers.md §11.3: prefill is automatic; thinking is off via chat_template_kwargs
+    # docs/providers.md, llama.cpp: prefill is automatic; thinking is off via chat_template_kwargs
     call = prepare(
         Target("llamacpp", "http://localhost:8080/v1", KEY),
         CompletionRequest(
@@ -380,7 +381,7 @@ def test_it_builds_llamacpps_request_with_a_plain_trailing_message_and_thinking_
 
 
 def test_it_builds_ollamas_native_chat_request() -> None:
-    # providers.md §11.4: native /api/chat continues a trailing assistant message (#5890)
+    # docs/providers.md, Ollama: native /api/chat continues a trailing assistant message (#5890)
     call = prepare(
         Target("ollama", "http://localhost:11434", ""),
         CompletionRequest(

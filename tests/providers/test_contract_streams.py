@@ -1,6 +1,7 @@
 """Contract: every documented stream (and response) example parses into the expected events.
 
-Bodies are copied verbatim from /work/shared/providers.md where the example is complete JSON;
+Bodies are the providers' documented examples (linked from docs/providers.md), verbatim where
+the example is complete JSON;
 where the document elides values with "…", the elided numbers are filled in and said so.
 """
 
@@ -30,7 +31,7 @@ QUICK_SORT = CompletionRequest(
     stop=("```",),
 )
 
-# providers.md §2.6, verbatim
+# docs/providers.md, DeepSeek, verbatim
 DEEPSEEK_STREAM = """: keep-alive
 
 data: {"id":"1f633d8b","object":"chat.completion.chunk","created":1718345013,"model":"deepseek-chat","system_fingerprint":"fp_a49d71b8a1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}
@@ -42,9 +43,9 @@ data: {"id":"1f633d8b","object":"chat.completion.chunk","created":1718345013,"mo
 data: {"id":"1f633d8b","object":"chat.completion.chunk","created":1718345013,"model":"deepseek-chat","system_fingerprint":"fp_a49d71b8a1","choices":[],"usage":{"prompt_tokens":16,"completion_tokens":120,"total_tokens":136,"prompt_cache_hit_tokens":0,"prompt_cache_miss_tokens":16}}
 
 data: [DONE]
-"""  # noqa: E501 (verbatim from providers.md)
+"""  # noqa: E501 (verbatim from the documented example)
 
-# providers.md §7.3, verbatim
+# docs/providers.md, Anthropic, verbatim
 ANTHROPIC_STREAM = """event: message_start
 data: {"type":"message_start","message":{"id":"msg_01…","type":"message","role":"assistant","content":[],"model":"claude-haiku-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":42,"output_tokens":1}}}
 
@@ -65,7 +66,7 @@ data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":
 
 event: message_stop
 data: {"type":"message_stop"}
-"""  # noqa: E501 (verbatim from providers.md)
+"""  # noqa: E501 (verbatim from the documented example)
 
 
 async def test_it_reads_deepseeks_documented_stream() -> None:
@@ -78,7 +79,7 @@ async def test_it_reads_deepseeks_documented_stream() -> None:
 
 
 async def test_it_reads_deepseeks_documented_response_when_not_streaming() -> None:
-    # providers.md §2.3, verbatim
+    # docs/providers.md, DeepSeek, verbatim
     body = """{
   "id": "930c60df-bf64-41c9-a88e-3ec75f81e00e",
   "object": "chat.completion",
@@ -96,7 +97,8 @@ async def test_it_reads_deepseeks_documented_response_when_not_streaming() -> No
     "prompt_cache_hit_tokens": 0, "prompt_cache_miss_tokens": 16
   }
 }"""
-    # DeepSeek may send blank keep-alive lines before a non-streamed body (§14, pitfall 9).
+    # DeepSeek may send blank keep-alive lines before a non-streamed body
+    # (docs/providers.md, DeepSeek).
     client = answer(b"\n\n" + body.encode(), content_type="application/json")
     request = CompletionRequest(**{**QUICK_SORT.__dict__, "stream": False})
     events = await collect(client, DEEPSEEK, request)
@@ -121,7 +123,7 @@ async def test_it_reads_anthropics_documented_stream() -> None:
 
 
 async def test_it_reads_anthropics_documented_response_when_not_streaming() -> None:
-    # providers.md §7.1; the document elides usage ("{…}"), filled in here.
+    # docs/providers.md, Anthropic; the documented example elides usage ("{…}"), filled in.
     body = (
         '{"type":"message","role":"assistant","content":[{"type":"text","text":'
         '"\\"name\\": \\"SmartHome Mini\\", …}"}],"stop_reason":"end_turn",'
@@ -140,7 +142,7 @@ async def test_it_reads_anthropics_documented_response_when_not_streaming() -> N
 
 
 async def test_it_turns_anthropics_documented_error_event_into_a_provider_error() -> None:
-    # providers.md §7.3: an error after the stream has begun
+    # docs/providers.md, Anthropic: an error after the stream has begun
     body = (
         ANTHROPIC_STREAM.split("event: content_block_stop")[0]
         + "event: error\n"
@@ -159,7 +161,7 @@ async def test_it_turns_anthropics_documented_error_event_into_a_provider_error(
 
 
 async def test_it_reads_dashscopes_documented_chunks_and_usage() -> None:
-    # providers.md §3.4: the first chunk is verbatim; the usage chunk's elided counts are
+    # docs/providers.md, DashScope: the first chunk is verbatim; the usage chunk's elided counts are
     # filled in.
     body = (
         'data: {"id":"chatcmpl-d8aa…","object":"chat.completion.chunk","created":1762504029,'
@@ -180,12 +182,12 @@ async def test_it_reads_dashscopes_documented_chunks_and_usage() -> None:
 
 
 async def test_it_reads_coreshubs_documented_response_with_matched_stop() -> None:
-    # providers.md §4, verbatim ("matched_stop": 1 is a token id, not a stop string)
+    # docs/providers.md, CoresHub, verbatim ("matched_stop": 1 is a token id, not a stop string)
     body = """{"id":"902d63b5f10940e08f50dde32224b15d","object":"chat.completion","created":1740987764,"model":"DeepSeek-V3",
  "choices":[{"index":0,
    "message":{"role":"assistant","content":",原本安静的校园瞬间沸腾起来,…","tool_calls":null},
    "logprobs":null,"finish_reason":"stop","matched_stop":1}],
- "usage":{"prompt_tokens":37,"total_tokens":67,"completion_tokens":30,"prompt_tokens_details":null}}"""  # noqa: E501 (verbatim from providers.md)
+ "usage":{"prompt_tokens":37,"total_tokens":67,"completion_tokens":30,"prompt_tokens_details":null}}"""  # noqa: E501 (verbatim from the documented example)
     target = Target("coreshub", "https://openapi.coreshub.cn/v1", KEY)
     request = CompletionRequest(model="DeepSeek-V3", prefix="叮铃铃,下课铃响了", stream=False)
     events = await collect(answer(body.encode(), content_type="application/json"), target, request)
@@ -197,7 +199,7 @@ async def test_it_reads_coreshubs_documented_response_with_matched_stop() -> Non
 
 
 async def test_it_ignores_openrouters_processing_comments() -> None:
-    # providers.md §8: ": OPENROUTER PROCESSING" comment payloads must be ignored
+    # docs/providers.md, OpenRouter: ": OPENROUTER PROCESSING" comment payloads must be ignored
     body = (
         ": OPENROUTER PROCESSING\n\n"
         'data: {"choices":[{"delta":{"content":" that it is 42."},"finish_reason":null}]}\n\n'
@@ -215,7 +217,7 @@ async def test_it_ignores_openrouters_processing_comments() -> None:
 
 
 async def test_it_turns_openrouters_midstream_error_chunk_into_a_provider_error() -> None:
-    # providers.md §8: HTTP 200, then a chunk with "error" and finish_reason "error"
+    # docs/providers.md, OpenRouter: HTTP 200, then a chunk with "error" and finish_reason "error"
     body = (
         'data: {"choices":[{"delta":{"content":"Once"},"finish_reason":null}]}\n\n'
         'data: {"error":{"code":502,"message":"Provider returned error"},'
@@ -232,7 +234,7 @@ async def test_it_turns_openrouters_midstream_error_chunk_into_a_provider_error(
 
 
 async def test_it_reads_kimis_usage_inside_the_choice() -> None:
-    # providers.md §5: Kimi documents the final chunk's usage at choices[0].usage
+    # docs/providers.md, Moonshot: Kimi documents the final chunk's usage at choices[0].usage
     body = (
         'data: {"choices":[{"index":0,"delta":{"content":"\\"name\\": \\"DaMi\\"}"}}]}\n\n'
         'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop",'
@@ -245,7 +247,7 @@ async def test_it_reads_kimis_usage_inside_the_choice() -> None:
 
 
 async def test_it_strips_mistrals_documented_echo_of_the_prefix() -> None:
-    # providers.md §6: the reply's content starts with the prefix
+    # docs/providers.md, Mistral: the reply's content starts with the prefix
     body = (
         '{"choices":[{"index":0,"message":{"role":"assistant","content":'
         '"Shakespeare: Good morrow, friend!"},"finish_reason":"stop"}],'
@@ -258,7 +260,7 @@ async def test_it_strips_mistrals_documented_echo_of_the_prefix() -> None:
 
 
 async def test_it_turns_vllms_streamed_error_line_into_a_provider_error() -> None:
-    # providers.md §11.1: streaming errors are emitted as a data: {"error": {...}} line
+    # docs/providers.md, vLLM: streaming errors are emitted as a data: {"error": {...}} line
     body = (
         'data: {"error":{"message":"Cannot set both `continue_final_message` and '
         '`add_generation_prompt` to True.","type":"BadRequestError","param":null,"code":400}}\n\n'
@@ -273,7 +275,7 @@ async def test_it_turns_vllms_streamed_error_line_into_a_provider_error() -> Non
 
 
 async def test_it_reads_ollamas_ndjson_stream() -> None:
-    # providers.md §11.4: prefix "Thanks for asking! I am " → "100% digital, so I don't …"
+    # docs/providers.md, Ollama: prefix "Thanks for asking! I am " → "100% digital, so I don't …"
     body = (
         '{"model":"llama3.2","message":{"role":"assistant","content":"100% digital,"},'
         '"done":false}\n'
@@ -296,7 +298,7 @@ async def test_it_reads_ollamas_ndjson_stream() -> None:
 
 
 async def test_it_reads_deepseeks_fim_text_completion_chunks() -> None:
-    # providers.md §2.8: text_completion chunks carry choices[].text
+    # docs/providers.md, DeepSeek, fill in the middle: text_completion chunks carry choices[].text
     body = (
         'data: {"object":"text_completion","choices":[{"index":0,"text":"\\n    if a < 2:",'
         '"finish_reason":null}]}\n\n'

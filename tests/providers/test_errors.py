@@ -22,7 +22,7 @@ from tests.providers.helpers import KEY, answer, collect
 
 pytestmark = pytest.mark.anyio
 
-# One body per documented shape (providers.md §2.9, §3.5, §6, §7.3, §8, §11.1, Ollama).
+# One body per documented shape (docs/providers.md, Errors).
 CASES = [
     # (status, body, kind, retryable, provider message)
     (

@@ -226,7 +226,7 @@ async def test_it_still_fails_a_malformed_stream_that_never_finished() -> None:
 
 
 async def test_it_reads_an_error_object_inside_a_200_stream() -> None:
-    # DashScope/vLLM style (providers.md §3.5, §11.1)
+    # DashScope/vLLM style (docs/providers.md, Errors / vLLM)
     error_line = json.dumps(
         {
             "error": {

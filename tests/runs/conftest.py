@@ -44,13 +44,6 @@ def sim() -> Iterator[Sim]:
         yield Sim(url, app)
 
 
-async def read_stream(client: Any, run: Run) -> str:
-    """Return the whole event stream of `run`, read through Django's async test client."""
-    response = await client.get(f"/runs/{run.code}/stream/")
-    parts = [c.decode() if isinstance(c, bytes) else c async for c in response.streaming_content]
-    return "".join(parts)
-
-
 def make_sim_credential(user: User, sim: Sim, provider: str = "deepseek", **kw: Any) -> Credential:
     """Return a credential of `user` pointing at the test simulator."""
     key = kw.pop("key", SIM_KEY)

@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.core.asgi import get_asgi_application
-from django.test import Client
 
 from playground.runs.models import Run, RunStatus, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import AsgiStream, event_names, read_stream, session_cookie
 from tests.waiting import HANG_GUARD
 
 pytestmark = [
@@ -23,29 +21,6 @@ pytestmark = [
 ]
 
 SLOW_MODEL = "deepseek-chat-tps20"
-
-
-def _session_cookie(user: Any) -> str:
-    client = Client()
-    client.force_login(user)
-    return str(client.cookies["sessionid"].value)
-
-
-def _scope(path: str, cookie: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver"), (b"cookie", f"sessionid={cookie}".encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
 
 
 async def _wait_for(predicate: Any, timeout: float) -> bool:
@@ -62,22 +37,15 @@ async def test_it_cancels_upstream_when_the_browser_disconnects(alice: Any, sim:
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
         run = start_run(alice, [(credential, SLOW_MODEL)], prefix="Once upon a time")
-        return run, _session_cookie(alice)
+        return run, session_cookie(alice)
 
     run, cookie = await setup()
-    app = get_asgi_application()
-    communicator = ApplicationCommunicator(app, _scope(f"/runs/{run.code}/stream/", cookie))
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=HANG_GUARD)
-    assert start["status"] == 200
-    received = b""
-    while received.count(b"event: col-0-text") < 2:
-        message = await communicator.receive_output(timeout=HANG_GUARD)
-        received += message.get("body", b"")
+    stream = AsgiStream(run, cookie)
+    assert await stream.open(HANG_GUARD) == 200
+    await stream.read_until_count("col-0-text", 2, HANG_GUARD)
 
     closed_at = time.monotonic()
-    await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(timeout=HANG_GUARD)
+    await stream.disconnect(HANG_GUARD)
 
     record = next(r for r in reversed(sim.app.requests) if r.model == SLOW_MODEL)
 
@@ -109,13 +77,7 @@ async def test_it_stops_one_column_and_lets_the_others_finish(
     run = await setup()
     await async_client.aforce_login(alice)
 
-    async def read() -> str:
-        response = await async_client.get(f"/runs/{run.code}/stream/")
-        return "".join(
-            [c.decode() if isinstance(c, bytes) else c async for c in response.streaming_content]
-        )
-
-    reading = asyncio.create_task(read())
+    reading = asyncio.create_task(read_stream(async_client, run))
 
     async def streaming() -> bool:
         return await Segment.objects.filter(column__run=run, status="running").acount() == 2
@@ -133,9 +95,9 @@ async def test_it_stops_one_column_and_lets_the_others_finish(
     ]
     assert [s.status for s in segments] == ["stopped", "done"]
     assert segments[0].text
-    events = [line for line in body.split("\n") if line.startswith("event: ")]
-    assert events[-1] == "event: run-done"
-    assert "event: col-0-end" in events and "event: col-1-end" in events
+    events = event_names(body)
+    assert events[-1] == "run-done"
+    assert "col-0-end" in events and "col-1-end" in events
     run = await Run.objects.aget(pk=run.pk)
     assert run.status == RunStatus.STOPPED
 
@@ -157,18 +119,15 @@ async def test_it_never_leaves_a_segment_running_when_the_browser_leaves_during_
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
         run = start_run(alice, [(credential, SLOW_MODEL)], prefix="Once upon a time")
-        return run, _session_cookie(alice)
+        return run, session_cookie(alice)
 
     run, cookie = await setup()
     calls = len(sim.app.requests)
-    communicator = ApplicationCommunicator(
-        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
-    )
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    assert (await communicator.receive_output(timeout=HANG_GUARD))["status"] == 200
-    assert b": open" in (await communicator.receive_output(timeout=HANG_GUARD))["body"]
-    await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(timeout=HANG_GUARD)
+    stream = AsgiStream(run, cookie)
+    assert await stream.open(HANG_GUARD) == 200
+    await stream.receive(HANG_GUARD)
+    assert stream.body.startswith(b": open")
+    await stream.disconnect(HANG_GUARD)
 
     segment = await Segment.objects.aget(column__run=run)
     assert segment.status == "stopped"

@@ -17,7 +17,8 @@ from django.test import Client
 from playground.runs.models import Run, Segment
 from playground.runs.streaming import SECRET_REMOVED
 from playground.simulator.faults import json_escaped
-from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import read_stream
 
 pytestmark = [
     pytest.mark.anyio,

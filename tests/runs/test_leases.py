@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from asgiref.testing import ApplicationCommunicator
-from django.core.asgi import get_asgi_application
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -28,7 +26,7 @@ from playground.runs import background, live, stops
 from playground.runs.models import Run, RunLimitReached, RunStatus, Segment, SegmentStatus
 from tests.keys.factories import make_credential
 from tests.runs.conftest import Sim, make_sim_credential, start_run
-from tests.runs.test_disconnect import _scope, _session_cookie
+from tests.streams import AsgiStream, event_names, session_cookie
 
 SLOW_MODEL = "deepseek-chat-long-tps20"
 
@@ -158,39 +156,12 @@ def test_history_and_compare_pages_sweep_too(alice: User, alice_client: Client) 
         assert run.status == RunStatus.INTERRUPTED, url
 
 
-async def _open_stream(run: Run, cookie: str) -> tuple[ApplicationCommunicator, bytes]:
+async def _open_stream(run: Run, cookie: str) -> AsgiStream:
     """Open `run`'s stream through the ASGI app and read until its text has begun."""
-    # Django's handler, built here: importing playground.asgi would build the site's handler
-    # (and its static files middleware) before the live server's settings are in place.
-    communicator = ApplicationCommunicator(
-        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
-    )
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=10)
-    assert start["status"] == 200
-    received = b""
-    while received.count(b"event: col-0-text") < 3:
-        message = await communicator.receive_output(timeout=10)
-        received += message.get("body", b"")
-    return communicator, received
-
-
-async def _read_to_end(communicator: ApplicationCommunicator, received: bytes) -> bytes:
-    while True:
-        message = await communicator.receive_output(timeout=30)
-        received += message.get("body", b"")
-        if not message.get("more_body", False):
-            await communicator.wait(timeout=10)  # the handler closes the request's body file
-            return received
-
-
-def _streamed_text(body: bytes) -> str:
-    text = []
-    for frame in body.decode().split("\n\n"):
-        lines = frame.split("\n")
-        if "event: col-0-text" in lines:
-            text.append("\n".join(line[6:] for line in lines if line.startswith("data: ")))
-    return "".join(text)
+    stream = AsgiStream(run, cookie)
+    assert await stream.open(timeout=10) == 200
+    await stream.read_until_count("col-0-text", 3, timeout=10)
+    return stream
 
 
 @pytest.mark.anyio
@@ -200,10 +171,10 @@ async def test_the_heartbeat_saves_a_live_columns_text_so_far(alice: User, sim: 
     @sync_to_async
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
-        return start_run(alice, [(credential, SLOW_MODEL)]), _session_cookie(alice)
+        return start_run(alice, [(credential, SLOW_MODEL)]), session_cookie(alice)
 
     run, cookie = await setup()
-    communicator, received = await _open_stream(run, cookie)
+    stream = await _open_stream(run, cookie)
     current = await background.ensure_running()
 
     await current.beat_now()
@@ -211,9 +182,8 @@ async def test_the_heartbeat_saves_a_live_columns_text_so_far(alice: User, sim: 
     segment = await sync_to_async(_segment)(run)
     assert segment.status == SegmentStatus.RUNNING
     assert segment.holder == live.process_id()
-    assert segment.text and _streamed_text(received).startswith(segment.text[:20])
-    await communicator.send_input({"type": "http.disconnect"})
-    await communicator.wait(timeout=10)
+    assert segment.text and stream.text().startswith(segment.text[:20])
+    await stream.disconnect(timeout=10)
 
 
 @pytest.mark.anyio
@@ -225,36 +195,28 @@ async def test_draining_saves_the_columns_interrupted_and_ends_the_stream_for_a_
     @sync_to_async
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
-        return start_run(alice, [(credential, SLOW_MODEL)]), _session_cookie(alice)
+        return start_run(alice, [(credential, SLOW_MODEL)]), session_cookie(alice)
 
     run, cookie = await setup()
-    communicator, received = await _open_stream(run, cookie)
+    stream = await _open_stream(run, cookie)
 
     background.drain()  # what SIGTERM does (playground/asgi.py installs it)
-    body = await _read_to_end(communicator, received)
+    body = await stream.read_to_end(timeout=30)
 
-    assert b"event: run-done" not in body  # the browser reconnects instead of closing
-    assert b"event: col-0-end" not in body
+    events = event_names(body)
+    assert "col-0-text" in events
+    assert "run-done" not in events  # the browser reconnects instead of closing
+    assert "col-0-end" not in events
     segment = await sync_to_async(_segment)(run)
     assert segment.status == SegmentStatus.INTERRUPTED
-    assert segment.text.startswith(_streamed_text(body)) and segment.text
+    assert segment.text.startswith(stream.text()) and segment.text
     await sync_to_async(run.refresh_from_db)()
     assert run.status == RunStatus.INTERRUPTED
     # The reconnect replays the saved state.
-    replay_comm, replay = await _open_replay(run, cookie)
-    assert b"event: run-done" in replay and b"Interrupted" in replay
-
-
-async def _open_replay(run: Run, cookie: str) -> tuple[ApplicationCommunicator, bytes]:
-    # Django's handler, built here: importing playground.asgi would build the site's handler
-    # (and its static files middleware) before the live server's settings are in place.
-    communicator = ApplicationCommunicator(
-        get_asgi_application(), _scope(f"/runs/{run.code}/stream/", cookie)
-    )
-    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
-    start = await communicator.receive_output(timeout=10)
-    assert start["status"] == 200
-    return communicator, await _read_to_end(communicator, b"")
+    replay = AsgiStream(run, cookie)
+    assert await replay.open(timeout=10) == 200
+    await replay.read_to_end(timeout=30)
+    assert "run-done" in event_names(replay.body) and b"Interrupted" in replay.body
 
 
 @pytest.mark.anyio
@@ -268,10 +230,10 @@ async def test_a_stop_from_outside_this_process_reaches_the_relay(alice: User, s
     @sync_to_async
     def setup() -> tuple[Run, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
-        return start_run(alice, [(credential, SLOW_MODEL)]), _session_cookie(alice)
+        return start_run(alice, [(credential, SLOW_MODEL)]), session_cookie(alice)
 
     run, cookie = await setup()
-    communicator, received = await _open_stream(run, cookie)
+    stream = await _open_stream(run, cookie)
 
     def press_stop() -> None:
         if connection.vendor == "postgresql":
@@ -286,13 +248,13 @@ async def test_a_stop_from_outside_this_process_reaches_the_relay(alice: User, s
 
     thread = threading.Thread(target=press_stop)
     thread.start()
-    body = await _read_to_end(communicator, received)
+    body = await stream.read_to_end(timeout=30)
     thread.join(timeout=10)
 
-    assert b"event: col-0-end" in body and b"event: run-done" in body
+    assert {"col-0-end", "run-done"} <= set(event_names(body))
     segment = await sync_to_async(_segment)(run)
     assert segment.status == SegmentStatus.STOPPED
-    assert segment.text == _streamed_text(body) or segment.text.startswith(_streamed_text(body))
+    assert segment.text.startswith(stream.text())
 
 
 def test_a_malformed_stop_notification_is_ignored(caplog: Any) -> None:

@@ -4,7 +4,6 @@ images, JSON output, DeepSeek's reasoning prefix; and the upload rules for image
 from __future__ import annotations
 
 import base64
-import re
 from typing import Any
 
 import pytest
@@ -13,14 +12,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from playground.runs.models import ImageUpload, Run, Segment
-from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import data_of, event_names, read_stream
 
 # A 1×1 transparent PNG, and one padded past what a saved request dump keeps inline.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 BIG_PNG = PNG + bytes(600)
-EVENT_RE = re.compile(r"^event: (.+)$", re.MULTILINE)
 HX = {"HX-Request": "true"}
 
 
@@ -161,8 +160,7 @@ async def test_it_refuses_moonshot_json_mode_with_a_prefix_before_sending(
     assert len(sim.app.requests) == before + 1
     page = (await async_client.get(f"/runs/{run.code}/")).content.decode()
     assert "Valid JSON · pretty view" in page  # "{" + the continuation parses
-    live_end = body[body.index("event: col-1-end") :]
-    assert "Valid JSON · pretty view" in live_end.split("\n\n")[0]  # while streaming too
+    assert "Valid JSON · pretty view" in data_of(body, "col-1-end")  # while streaming too
 
 
 @pytest.mark.anyio
@@ -191,7 +189,7 @@ async def test_it_sends_a_deepseek_reasoning_prefix_and_shows_reasoning_first(
     last = record.body["messages"][-1]
     assert last["role"] == "assistant" and last["prefix"] is True
     assert last["reasoning_content"] == "Compare the tenths digit first:"
-    events = EVENT_RE.findall(body)
+    events = event_names(body)
     assert events.index("col-0-reasoning") < events.index("col-0-text")
     (segment,) = await _segments(run)
     assert segment.reasoning and segment.text

@@ -38,6 +38,7 @@ from playground.runs.models import Run, RunStatus, Segment, SegmentStatus
 from tests.factories import make_user
 from tests.production_site import Site, post_headers, production_site, session_cookie
 from tests.runs.conftest import start_run
+from tests.streams import FrameReader
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,23 +78,14 @@ class Reader(threading.Thread):
             timeout = httpx.Timeout(10.0, read=120.0)
             headers = {"Cookie": self.cookie}
             with httpx.stream("GET", self.url, headers=headers, timeout=timeout) as response:
-                buffer = ""
+                reader = FrameReader()
                 for chunk in response.iter_text():
-                    buffer += chunk
-                    while "\n\n" in buffer:
-                        frame, buffer = buffer.split("\n\n", 1)
-                        self._frame(frame)
+                    at = time.monotonic()
+                    self.events += [(at, frame.event, frame.data) for frame in reader.feed(chunk)]
         except BaseException as error:  # reported by the test
             self.error = error
         finally:
             self.finished.set()
-
-    def _frame(self, frame: str) -> None:
-        lines = frame.split("\n")
-        names = [line[7:] for line in lines if line.startswith("event: ")]
-        if names:
-            data = "\n".join(line[6:] for line in lines if line.startswith("data: "))
-            self.events.append((time.monotonic(), names[0], data))
 
     def count(self, event: str) -> int:
         return sum(1 for _, name, _ in self.events if name == event)

@@ -9,6 +9,7 @@ import pytest
 
 from playground.providers import CompletionRequest, Deadlines, Target, Turn
 from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, escape_text, format_event
+from playground.runs.status import SegmentStatus
 from tests.runs.conftest import SIM_KEY, Sim
 
 
@@ -24,7 +25,7 @@ class PlainRenderer:
         return f"chars={outcome.char_count}"
 
     def end(self, outcome: ColumnOutcome) -> str:
-        return outcome.status
+        return SegmentStatus.of_outcome(outcome)
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:
         return "done"
@@ -59,7 +60,7 @@ async def test_it_sends_keepalives_in_silence_and_gives_up_on_a_silent_provider(
     assert frames[0].startswith(": open")
     assert frames.count(": ka\n\n") >= 2
     outcome = relay.outcomes[0]
-    assert outcome.status == "error" and outcome.error is not None
+    assert SegmentStatus.of_outcome(outcome) == "error" and outcome.error is not None
     assert outcome.error.kind == "first_token_timeout"
     assert frames[-1] == "event: run-done\ndata: done\n\n"
 
@@ -99,5 +100,5 @@ async def test_it_ends_every_column_even_if_stopped_before_it_started(sim: Sim) 
             frames.append(frame)
             if frame.startswith(": open"):
                 relay.stop()  # before any producer task has run
-    assert [o.status for o in relay.outcomes.values()] == ["stopped", "stopped"]
+    assert [SegmentStatus.of_outcome(o) for o in relay.outcomes.values()] == ["stopped", "stopped"]
     assert frames[-1].startswith("event: run-done")

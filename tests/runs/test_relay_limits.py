@@ -7,6 +7,7 @@ import pytest
 from playground.http import build_client
 from playground.providers import CompletionRequest, Target, TextDelta, Turn
 from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, _key_tail
+from playground.runs.status import SegmentStatus
 from tests.runs.conftest import SIM_KEY, Sim, pool_in_use_once_settled
 
 
@@ -15,7 +16,7 @@ class PlainRenderer:
         return ""
 
     def end(self, outcome: ColumnOutcome) -> str:
-        return outcome.status
+        return SegmentStatus.of_outcome(outcome)
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:
         return "done"
@@ -43,7 +44,7 @@ async def test_a_column_ends_at_the_output_limit_keeping_its_text_and_closing_up
         frames = [frame async for frame in relay.frames()]
         assert await pool_in_use_once_settled(client) == 0
     outcome = relay.outcomes[0]
-    assert outcome.limited and outcome.status == "done"
+    assert outcome.limited and SegmentStatus.of_outcome(outcome) == "done"
     assert outcome.finish is not None and outcome.finish.raw_reason == "output_limit"
     assert outcome.char_count == len("".join(outcome.text)) == 300
     sent = "".join(f for f in frames if f.startswith("event: col-0-text"))

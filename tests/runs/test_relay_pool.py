@@ -17,6 +17,7 @@ import pytest
 from playground.http import build_client
 from playground.providers import CompletionRequest, Target, Turn
 from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay
+from playground.runs.status import SegmentStatus
 from tests.runs.conftest import SIM_KEY, Sim, pool_in_use_once_settled
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +30,7 @@ class PlainRenderer:
         return ""
 
     def end(self, outcome: ColumnOutcome) -> str:
-        return outcome.status
+        return SegmentStatus.of_outcome(outcome)
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:
         return "done"
@@ -126,7 +127,7 @@ async def test_stop_from_a_worker_thread_runs_on_the_relays_own_loop(sim: Sim) -
         loop.set_exception_handler(previous)
         loop.set_debug(False)
     assert errors == []
-    assert [o.status for o in relay.outcomes.values()] == ["stopped"] * 3
+    assert [SegmentStatus.of_outcome(o) for o in relay.outcomes.values()] == ["stopped"] * 3
     assert all(o.text for o in relay.outcomes.values())  # what had arrived is kept
 
 

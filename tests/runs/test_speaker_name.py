@@ -12,7 +12,8 @@ from django.test import Client
 from playground.prompts.models import PrefixTemplate, Visibility
 from playground.runs.models import Run, Segment
 from tests.keys.factories import make_credential
-from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import read_stream
 
 HX = {"HX-Request": "true"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import html
 from typing import Any
 
 import pytest
@@ -10,14 +10,13 @@ from asgiref.sync import sync_to_async
 
 from playground.runs.models import Run, RunStatus, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import body_of, column_text, data_of, event_names
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("close_upstream"),
 ]
-
-EVENT_RE = re.compile(r"^event: (.+)$", re.MULTILINE)
 
 
 async def _read(async_client: Any, run: Run) -> str:
@@ -26,20 +25,7 @@ async def _read(async_client: Any, run: Run) -> str:
     assert response["Content-Type"] == "text/event-stream"
     # no-store: every response to a signed-in user (playground/accounts/middleware.py).
     assert {"no-cache", "no-store"} <= set(response["Cache-Control"].split(", "))
-    chunks = [chunk async for chunk in response.streaming_content]
-    return b"".join(
-        chunk if isinstance(chunk, bytes) else chunk.encode() for chunk in chunks
-    ).decode()
-
-
-def _data_of(body: str, event: str) -> str:
-    """Return the joined data of every `event` frame, as EventSource would deliver it."""
-    out = []
-    for frame in body.split("\n\n"):
-        lines = frame.split("\n")
-        if f"event: {event}" in lines:
-            out.append("\n".join(line[6:] for line in lines if line.startswith("data: ")))
-    return "".join(out)
+    return await body_of(response)
 
 
 async def test_it_streams_every_column_in_order_and_saves_them(
@@ -56,7 +42,7 @@ async def test_it_streams_every_column_in_order_and_saves_them(
     body = await _read(async_client, run)
 
     assert body.startswith(": open\n\n")
-    events = EVENT_RE.findall(body)
+    events = event_names(body)
     assert events[-1] == "run-done"
     for position in (0, 1):
         names = [name for name in events if name.startswith(f"col-{position}-")]
@@ -75,15 +61,9 @@ async def test_it_streams_every_column_in_order_and_saves_them(
         assert segment.status == "done"
         assert segment.text.startswith("def ") or segment.text.startswith("\n")
         assert "```" in segment.text  # the simulator closes the fence it was given
-        assert segment.text == _html_unescape(_data_of(body, f"col-{position}-text"))
+        assert segment.text == column_text(body, position)
         assert segment.input_tokens and segment.output_tokens
         assert segment.ttft_ms is not None and segment.elapsed_ms >= segment.ttft_ms
-
-
-def _html_unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
 
 
 async def test_it_sends_model_markup_as_text(async_client: Any, alice: Any, sim: Sim) -> None:
@@ -96,7 +76,7 @@ async def test_it_sends_model_markup_as_text(async_client: Any, alice: Any, sim:
     await async_client.aforce_login(alice)
     body = await _read(async_client, run)
 
-    streamed = _data_of(body, "col-0-text")
+    streamed = data_of(body, "col-0-text")
     assert "&lt;script&gt;" in streamed
     assert "<script>" not in streamed
     segment = await Segment.objects.aget(column__run=run)
@@ -119,10 +99,10 @@ async def test_it_replays_a_finished_run_without_calling_the_provider(
     replay = await _read(async_client, run)
 
     assert len(sim.app.requests) == calls
-    events = EVENT_RE.findall(replay)
+    events = event_names(replay)
     assert events == ["col-0-body", "col-0-metrics", "col-0-end", "run-done"]
     segment = await Segment.objects.aget(column__run=run)
-    assert _html_unescape(_data_of(replay, "col-0-body")).count(segment.text.strip()[:40]) == 1
+    assert html.unescape(data_of(replay, "col-0-body")).count(segment.text.strip()[:40]) == 1
 
 
 async def test_it_keeps_errors_in_their_own_column(async_client: Any, alice: Any, sim: Sim) -> None:
@@ -153,8 +133,8 @@ async def test_it_keeps_errors_in_their_own_column(async_client: Any, alice: Any
     assert "rate" in segments[1].error_message.lower()
     # The mid-stream failure keeps what had arrived before it.
     assert segments[2].text
-    assert segments[2].text == _html_unescape(_data_of(body, "col-2-text"))
-    assert "Failed" in _data_of(body, "col-2-end")
+    assert segments[2].text == column_text(body, 2)
+    assert "Failed" in data_of(body, "col-2-end")
 
 
 async def test_it_says_how_many_columns_failed_on_the_run_and_in_history(
@@ -178,8 +158,8 @@ async def test_it_says_how_many_columns_failed_on_the_run_and_in_history(
     await async_client.aforce_login(alice)
     body = await _read(async_client, run)
 
-    assert "2 done · 1 failed" in _data_of(body, "run-done")
-    assert "Finished" not in _data_of(body, "run-done")
+    assert "2 done · 1 failed" in data_of(body, "run-done")
+    assert "Finished" not in data_of(body, "run-done")
     page = (await async_client.get(f"/runs/{run.code}/")).content.decode()
     assert "2 done · 1 failed" in page
     history = (await async_client.get("/runs/history/")).content.decode()
@@ -213,10 +193,10 @@ async def test_it_finishes_a_column_with_one_unreadable_chunk_with_a_note(
     assert segment.status == "done"
     assert segment.caveats == ["1 unreadable chunk skipped"]
     assert segment.error_message == ""
-    end = _data_of(body, "col-0-end")
+    end = data_of(body, "col-0-end")
     assert "Done — 1 unreadable chunk skipped" in end
     assert "alert-error" not in end
-    assert "1 done — 1 unreadable chunk skipped" in _data_of(body, "run-done")
+    assert "1 done — 1 unreadable chunk skipped" in data_of(body, "run-done")
     history = (await async_client.get("/runs/history/")).content.decode()
     assert "1 done — 1 unreadable chunk skipped" in history
 
@@ -236,7 +216,7 @@ async def test_it_refuses_a_target_before_sending(async_client: Any, alice: Any,
     segment = await Segment.objects.aget(column__run=run)
     assert segment.status == "skipped"
     assert "prefill" in segment.error_message.lower()
-    assert "Not sent" in _data_of(body, "col-0-end")
+    assert "Not sent" in data_of(body, "col-0-end")
 
 
 async def test_it_answers_404_for_someone_elses_stream(

@@ -12,7 +12,8 @@ from django.test import Client
 
 from playground.http import aclose_client
 from playground.runs.models import Run, RunColumn, Segment
-from tests.runs.conftest import Sim, make_sim_credential, read_stream, start_run
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.streams import body_of, read_stream
 
 SECRET = "sim-SECRET-KEY-9f8e7d6c5b4a-0042"
 HX = {"HX-Request": "true"}
@@ -110,8 +111,7 @@ def finished_run(alice: Any, sim: Sim, transactional_db: None) -> Run:
     response = client.get(f"/runs/{run.code}/stream/")
 
     async def drain() -> None:
-        async for _ in response.streaming_content:
-            pass
+        await body_of(response)
         await aclose_client()
 
     async_to_sync(drain)()

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from playground import offline
 from playground.accounts.models import User
-from playground.keys import offline
 from playground.keys.models import Credential
 
 DEMO_USERNAME = "demo"
