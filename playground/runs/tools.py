@@ -124,6 +124,7 @@ def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
 def column_export(column: RunColumn) -> dict[str, Any]:
     """Return a column's whole exchange as JSON-ready data, without the key.
 
+    The prompt is the one JSON form of a prompt (`parameters`, `speaker_name` when set).
     Each part carries the request as Inspect shows it (`request_dump`, redacted by the provider
     layer before it was saved) and the response as it arrived; no credential field is included.
     """
@@ -136,16 +137,10 @@ def column_export(column: RunColumn) -> dict[str, Any]:
         "model": column.model,
         "simulator": column.is_simulator,
         "overrides": column.overrides,
-        "prompt": {
-            "system": run.system,
-            "turns": run.turns,
-            "prefix": run.prefix,
-            "reasoning_prefix": run.reasoning_prefix,
-            "suffix": run.suffix,
-            "stop": run.stop,
-            "params": run.params,
-            "variables": run.variables,
-        },
+        # The prompt as sent, in the exchange format (playground/providers/prompt.py), and the
+        # values its variables were filled in with.
+        "prompt": run.prompt.to_json(),
+        "variable_values": run.variables,
         "continuation": column.text,
         "full_text": column.full_text,
         "reasoning": column.reasoning,

@@ -19,11 +19,12 @@ from django_htmx.http import reswap, retarget
 
 from playground.accounts import ratelimits
 from playground.http import get_client
+from playground.prompts.forms import TURN_PREFIX
 
-from . import background, live, stops, streaming, tools
-from . import compare as compare_logic
+from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
 from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
+from .history import HistoryFilters, history_choices
 from .images import RejectedImage
 from .models import (
     ColumnRuleError,
@@ -35,6 +36,7 @@ from .models import (
     summarize,
 )
 from .rendering import render_markdown
+from .replay import replay_frames
 
 
 def _get_run(request: HttpRequest, code: Any) -> Run:
@@ -57,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    context = compare_logic.initial_context(request)
+    context = compare_page.initial_context(request)
     return render(request, "runs/compare.html", context)
 
 
@@ -66,11 +68,11 @@ def create(request: HttpRequest) -> HttpResponse:
     submission = bind_submission(request.POST, request.user)
     refusal = ratelimits.check(request, "runs")
     if refusal:
-        result = compare_logic.StartResult(errors=[refusal.message])
+        result = compare_start.StartResult(errors=[refusal.message])
     else:
-        result = compare_logic.start_run(request, submission)
+        result = compare_start.start_run(request, submission)
     if result.run is None:
-        context = compare_logic.form_context(request, submission, errors=result.errors)
+        context = compare_page.form_context(request, submission, errors=result.errors)
         response = render(request, "runs/compare.html#compare-form", context)
         if request.htmx:  # type: ignore[attr-defined]
             response = retarget(reswap(response, "outerHTML"), "#compare-form")
@@ -117,7 +119,7 @@ async def _stream_body(run_pk: int) -> AsyncIterator[str]:
         frames = _relay_body(plan, streaming.relay_for(plan, get_client))
     else:
         await _settle(run_pk)
-        frames = await sync_to_async(compare_logic.replay_frames)(run_pk)
+        frames = await sync_to_async(replay_frames)(run_pk)
     async with aclosing(frames):  # closing this stream closes the relay, which saves the run
         async for frame in frames:
             if frame != OPEN_FRAME:
@@ -200,7 +202,7 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
         response = render(request, "runs/detail.html", context, status=429)
         response["Retry-After"] = str(refusal.retry_after)
         return response
-    result = compare_logic.rerun(request, run)
+    result = compare_start.rerun(request, run)
     if result.run is None:
         return render(
             request, "runs/detail.html", {**_run_context(run), "errors": result.errors}, status=409
@@ -211,27 +213,27 @@ def rerun(request: HttpRequest, code: Any) -> HttpResponse:
 @require_GET
 def history(request: HttpRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    filters = compare_logic.HistoryFilters.from_query(request.GET)
+    filters = HistoryFilters.from_query(request.GET)
     runs = filters.apply(Run.objects.for_user(request.user))
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
+    context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"  # type: ignore[attr-defined]
     return render(request, template, context)
 
 
 @require_GET
 def turn_row(request: HttpRequest) -> HttpResponse:
-    return render(request, "runs/compare.html#turn-row", compare_logic.new_turn_row(request))
+    return render(request, "runs/compare.html#turn-row", compare_rows.new_turn_row(request))
 
 
 @require_GET
 def target_row(request: HttpRequest) -> HttpResponse:
-    return render(request, "runs/compare.html#target-row", compare_logic.new_target_row(request))
+    return render(request, "runs/compare.html#target-row", compare_rows.new_target_row(request))
 
 
 @require_POST
 def variables(request: HttpRequest) -> HttpResponse:
-    context = compare_logic.variables_context(request.POST)
+    context = compare_rows.variables_context(request.POST)
     return render(request, "runs/compare.html#variables", context)
 
 
@@ -363,7 +365,7 @@ def share(request: HttpRequest, code: Any) -> HttpResponse:
 def upload_image(request: HttpRequest) -> HttpResponse:
     """Store an image for a turn and add its reference to that turn's image list (htmx)."""
     turn = _int(request.GET.get("turn"), 0)
-    field = f"turn{turn}-images"
+    field = f"{TURN_PREFIX}{turn}-images"
     form = ImageUploadForm(request.POST, request.FILES)
     context: dict[str, Any] = {"turn": turn, "images": request.POST.get(field, "")}
     try:
