@@ -53,6 +53,14 @@ class PromptForm(PromptFields):
 
     template = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
+    # The compare page is a side panel: shorter boxes than the editor's (they grow as typed).
+    ROWS = {"system": 2, "prefix": 4, "reasoning_prefix": 2, "suffix": 3, "stop": 2}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, rows in self.ROWS.items():
+            self.fields[name].widget.attrs["rows"] = rows
+
 
 class TargetForm(forms.Form):
     credential = forms.ModelChoiceField(

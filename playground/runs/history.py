@@ -45,7 +45,7 @@ def history_choices(user: Someone) -> dict[str, Any]:
     runs = Run.objects.for_user(user)
     template_ids = runs.exclude(template=None).values("template")
     provider_ids = set(
-        RunColumn.objects.filter(run__user=user).values_list("provider", flat=True).distinct()
+        RunColumn.objects.filter(run__in=runs).values_list("provider", flat=True).distinct()
     )
     return {
         "template_choices": PrefixTemplate.objects.filter(pk__in=template_ids).only("code", "name"),

@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from playground.providers import ProviderError, Target, get_provider, to_curl, to_python
 from playground.providers.errors import scrub
 
 from .diff import Piece, compare
 from .models import RunColumn, Segment
-from .streaming import completion_request, keep_reference, upload_resolver
+from .streaming import completion_request, upload_resolver
 
 # Any non-empty stand-in: the export writes the provider's environment variable instead.
 KEY_STAND_IN = "key-from-environment"
@@ -52,11 +50,8 @@ def _shorten_images(code: str) -> str:
 
 def column_code(column: RunColumn, segment: Segment) -> ColumnCode:
     """Return the segment's request as a curl command and a Python script."""
-    try:
-        images = upload_resolver(column.run)
-    except ValidationError:  # a run saved with a malformed upload reference
-        images = keep_reference
-    request = completion_request(column.run, column, segment, images)
+    # upload_resolver skips malformed upload references (they stay as written).
+    request = completion_request(column.run, column, segment, upload_resolver(column.run))
     target = _target(column)
     try:
         key_env = get_provider(column.provider).key_env
