@@ -138,6 +138,8 @@ def _direct_call(run: Any, column: Any, segment: Any) -> DirectCall:
 
 def make_runs(members: list[Member], models: list[str], tokens: int) -> list[PreparedRun]:
     """Return one waiting run per member, one column per model, `tokens` long each."""
+    from playground.providers.base import Turn
+    from playground.providers.prompt import Parameters, Prompt
     from playground.runs.models import Run
 
     prepared = []
@@ -145,15 +147,11 @@ def make_runs(members: list[Member], models: list[str], tokens: int) -> list[Pre
         marker = f"bench-{uuid.uuid4().hex[:12]}"
         run = Run.objects.start(
             user=member.user,
-            prompt={
-                "system": "",
-                "turns": [{"role": "user", "content": f"Tell a story ({marker}).", "images": []}],
-                "prefix": PROMPT_PREFIX,
-                "reasoning_prefix": "",
-                "suffix": "",
-                "stop": [],
-                "params": {"max_tokens": tokens},
-            },
+            prompt=Prompt(
+                turns=(Turn("user", f"Tell a story ({marker})."),),
+                prefix=PROMPT_PREFIX,
+                parameters=Parameters(max_tokens=tokens),
+            ),
             targets=[
                 {"credential": credential, "model": model, "overrides": {}}
                 for credential, model in zip(member.credentials, models, strict=True)

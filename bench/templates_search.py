@@ -245,7 +245,7 @@ def _template(rng: random.Random, number: int, users: list[Any], teams: list[Any
         description=description,
         category=category,
         tags=list(dict.fromkeys(tags)),
-        system_prompt=_sentence(rng, 20),
+        system=_sentence(rng, 20),
         turns=[{"role": "user", "content": _sentence(rng, 30), "images": []}],
         prefix=rng.choice(OPENERS[category]) + _sentence(rng, rng.randint(0, 12)),
         stop=["```"] if category == "code_fence" else [],

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from playground.providers.prompt import Prompt
 
 from .matching import OverBudget, Work, opcodes, replaced, trimmed_opcodes
 
@@ -131,7 +134,7 @@ def diff_text(old: str, new: str, allowance: Allowance | None = None) -> list[Li
     return rows
 
 
-def _quoted(values: list[str]) -> str:
+def _quoted(values: Iterable[str]) -> str:
     return "".join(json.dumps(value, ensure_ascii=False) + "\n" for value in values)
 
 
@@ -139,32 +142,33 @@ def flatten(content: dict[str, Any]) -> list[tuple[str, str]]:
     """Return a template's contents (schema form) as labelled texts, in display order."""
     if not content:
         return []
+    prompt = Prompt.from_json(content)
     fields = [
         ("Name", content["name"]),
         ("Description", content["description"]),
         ("Category", content["category"]),
         ("Tags", ", ".join(content["tags"])),
-        ("System prompt", content["system"]),
+        ("System prompt", prompt.system),
     ]
-    for number, turn in enumerate(content["turns"], start=1):
-        fields.append((f"Turn {number} ({turn['role']})", turn["content"]))
-        if turn["images"]:
-            fields.append((f"Turn {number} images", "".join(u + "\n" for u in turn["images"])))
-    params = content["parameters"]
+    for number, turn in enumerate(prompt.turns, start=1):
+        fields.append((f"Turn {number} ({turn.role})", turn.content))
+        if turn.images:
+            fields.append((f"Turn {number} images", "".join(u + "\n" for u in turn.images)))
+    params = prompt.parameters.to_json()
     fields += [
-        ("Assistant prefix", content["prefix"]),
-        ("Reasoning prefix", content["reasoning_prefix"]),
-        ("Speaker name", content.get("speaker_name", "")),
-        ("FIM suffix", content["suffix"]),
-        ("Stop sequences", _quoted(content["stop"])),
+        ("Assistant prefix", prompt.prefix),
+        ("Reasoning prefix", prompt.reasoning_prefix),
+        ("Speaker name", prompt.speaker_name),
+        ("FIM suffix", prompt.suffix),
+        ("Stop sequences", _quoted(prompt.stop)),
         ("Parameters", "".join(f"{k}: {'—' if v is None else v}\n" for k, v in params.items())),
         (
             "Variables",
             "".join(
-                f"{v['name']} = {json.dumps(v['default'], ensure_ascii=False)}"
-                + (f" — {v['description']}" if v["description"] else "")
+                f"{v.name} = {json.dumps(v.default, ensure_ascii=False)}"
+                + (f" — {v.description}" if v.description else "")
                 + "\n"
-                for v in content["variables"]
+                for v in prompt.variables
             ),
         ),
     ]

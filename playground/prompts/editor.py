@@ -12,31 +12,34 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import forms
+from django.http import QueryDict
 
 from playground.accounts.models import Team, User
+from playground.providers.prompt import Variable, stops_from_text
 
 from . import schema
 from .budget import small_int
 from .forms import (
+    TURN_PREFIX,
     TemplateForm,
+    TurnForm,
+    TurnRows,
     budget,
-    decode_stops,
-    encode_stops,
     normalise_newlines,
-    turn_formset,
+    prompt_from_forms,
+    prompt_initial,
+    row_indexes,
+    turn_initial,
 )
 from .models import Category, PrefixTemplate, Visibility
-from .variables import find_names
+from .variables import NAME_RE, find_names
 
-VARIABLE_FIELD_RE = re.compile(r"var-(" + schema.NAME_RE.pattern + r")-(default|description)")
+VARIABLE_FIELD_RE = re.compile(r"var-(" + NAME_RE.pattern + r")-(default|description)")
 PROBLEM_PATH_RE = re.compile(r"(\w+)(?:\[(\d+)\])?(?:\.(\w+))?")
 TEXT_FIELDS = ("system", "prefix", "reasoning_prefix", "suffix")
+META_FIELDS = ("name", "description", "category", "tags")
 MAIN_FIELDS = (
-    "name",
-    "description",
-    "category",
-    "tags",
+    *META_FIELDS,
     *TEXT_FIELDS,
     "speaker_name",
     "stop",
@@ -46,6 +49,8 @@ MAIN_FIELDS = (
     "visibility",
     "team",
 )
+TURN_FIELDS = ("role", "content", "images")
+Draft = dict[str, Any]
 
 
 @dataclass
@@ -56,57 +61,50 @@ class VariableRow:
     errors: list[str] = field(default_factory=list)
 
 
-def blank_draft() -> dict[str, Any]:
+def blank_draft() -> Draft:
     """Return the editor's starting point for a new template."""
-    draft: dict[str, Any] = dict.fromkeys(MAIN_FIELDS, "")
+    draft: Draft = dict.fromkeys(MAIN_FIELDS, "")
     draft.update(category=Category.OTHER, visibility=Visibility.PRIVATE)
     draft.update(turns=[{"role": "user", "content": "", "images": ""}], variables={})
     return draft
 
 
-def draft_from_template(template: PrefixTemplate) -> dict[str, Any]:
+def draft_from_template(template: PrefixTemplate) -> Draft:
     """Return the editor's fields, as text, for an existing template."""
-    content = template.content()
-    params = content["parameters"]
-    draft: dict[str, Any] = {key: content[key] for key in ("name", "description", "category")}
-    draft.update({key: content[key] for key in TEXT_FIELDS})
-    draft["speaker_name"] = content.get("speaker_name", "")
-    draft.update(
-        tags=", ".join(content["tags"]),
-        stop=encode_stops(content["stop"]),
-        temperature="" if params["temperature"] is None else params["temperature"],
-        max_tokens="" if params["max_tokens"] is None else params["max_tokens"],
-        top_p="" if params["top_p"] is None else params["top_p"],
-        visibility=template.visibility,
-        team=str(template.team.code) if template.team else "",
-        turns=[dict(turn, images="\n".join(turn["images"])) for turn in content["turns"]],
-        variables={
-            v["name"]: {"default": v["default"] or "", "description": v["description"]}
-            for v in content["variables"]
+    prompt = template.prompt
+    fields = {key: "" if value is None else value for key, value in prompt_initial(prompt).items()}
+    draft: Draft = {
+        "name": template.name,
+        "description": template.description,
+        "category": template.category,
+        "tags": ", ".join(template.tags),
+        **fields,
+        "visibility": template.visibility,
+        "team": str(template.team.code) if template.team else "",
+        "turns": [turn_initial(turn) for turn in prompt.turns],
+        "variables": {
+            v.name: {"default": v.default or "", "description": v.description}
+            for v in prompt.variables
         },
-    )
+    }
     return draft
 
 
-def draft_from_data(data: Any) -> dict[str, Any]:
+def draft_from_data(data: QueryDict) -> Draft:
     """Return the editor's fields exactly as posted, without validating them."""
-    draft: dict[str, Any] = {key: normalise_newlines(data.get(key, "")) for key in MAIN_FIELDS}
-    try:
-        count = min(max(int(data.get("turns-TOTAL_FORMS", 0)), 0), budget().turns)
-    except (ValueError, TypeError):
-        count = 0
+    draft: Draft = {key: normalise_newlines(data.get(key, "")) for key in MAIN_FIELDS}
+    rows = row_indexes(data, TURN_PREFIX, "role")[: budget().turns]
     draft["turns"] = [
-        {
-            key: normalise_newlines(data.get(f"turns-{index}-{key}", ""))
-            for key in ("role", "content", "images")
-        }
-        for index in range(count)
+        {key: normalise_newlines(data.get(f"{TURN_PREFIX}{row}-{key}", "")) for key in TURN_FIELDS}
+        for row in rows
     ]
     variables: dict[str, dict[str, str]] = {}
     for key, value in data.items():
         match = VARIABLE_FIELD_RE.fullmatch(key)
         if match:
-            variables.setdefault(match.group(1), {})[match.group(2)] = normalise_newlines(value)
+            variables.setdefault(match.group(1), {})[match.group(2)] = normalise_newlines(
+                str(value)
+            )
     draft["variables"] = variables
     return draft
 
@@ -133,7 +131,7 @@ def apply_turn_action(turns: list[dict[str, str]], action: str) -> list[dict[str
     return turns
 
 
-def draft_variable_names(draft: dict[str, Any]) -> list[str]:
+def draft_variable_names(draft: Draft) -> list[str]:
     """Return the variable names used by the draft's texts, in order of first use."""
     texts = [draft["system"]]
     for turn in draft["turns"]:
@@ -154,8 +152,8 @@ class Editor:
         user: User,
         template: PrefixTemplate | None = None,
         *,
-        data: Any = None,
-        draft: dict[str, Any] | None = None,
+        data: QueryDict | None = None,
+        draft: Draft | None = None,
     ) -> None:
         self.template = template
         access = {
@@ -165,12 +163,12 @@ class Editor:
         if data is not None:
             self.draft = draft_from_data(data)
             self.form = TemplateForm(data, initial=access, user=user, template=template)
-            self.turns = turn_formset()(data, prefix="turns")
+            self.turns = TurnRows.bound(data)
         else:
             self.draft = draft or blank_draft()
             initial = {key: self.draft[key] for key in MAIN_FIELDS}
             self.form = TemplateForm(initial=initial, user=user, template=template)
-            self.turns = turn_formset()(initial=self.draft["turns"], prefix="turns")
+            self.turns = TurnRows.showing(self.draft["turns"])
         self.variables = [
             VariableRow(name, **self.draft["variables"].get(name, {}))
             for name in draft_variable_names(self.draft)
@@ -178,14 +176,14 @@ class Editor:
         self.content: dict[str, Any] = {}
 
     @property
-    def stops(self) -> list[str]:
+    def stops(self) -> tuple[str, ...]:
         """Return the stop sequences as currently typed."""
-        return decode_stops(self.draft["stop"])
+        return stops_from_text(self.draft["stop"])
 
     @property
     def trailing_whitespace(self) -> str:
         """Return what the typed prefix ends with when that is whitespace, else ""."""
-        prefix = self.draft["prefix"]
+        prefix: str = self.draft["prefix"]
         if not prefix or not prefix[-1].isspace():
             return ""
         return {" ": "a space", "\n": "a newline", "\t": "a tab"}.get(prefix[-1], "whitespace")
@@ -196,11 +194,7 @@ class Editor:
         turns_ok = self.turns.is_valid()
         if not (form_ok and turns_ok):
             return False
-        kept = [
-            form
-            for form in self.turns.forms
-            if form.cleaned_data.get("content") or form.cleaned_data.get("images")
-        ]
+        kept = self.turns.filled()
         problems: list[schema.Problem] = []
         self.content = schema.read_template(self._raw_content(kept), "", problems, budget())
         for problem in problems:
@@ -211,27 +205,18 @@ class Editor:
         """Return the validated visibility and team."""
         return self.form.cleaned_data["visibility"], self.form.cleaned_data["team"]
 
-    def _raw_content(self, turns: list[forms.Form]) -> dict[str, Any]:
+    def _raw_content(self, turns: list[TurnForm]) -> dict[str, Any]:
         data = self.form.cleaned_data
-        content = {key: data[key] for key in ("name", "description", "category", "tags", "stop")}
-        content.update({key: data[key] for key in TEXT_FIELDS})
-        content["speaker_name"] = data["speaker_name"]
-        content["turns"] = [
-            {key: form.cleaned_data[key] for key in ("role", "content", "images")} for form in turns
-        ]
-        content["parameters"] = {key: data[key] for key in ("temperature", "max_tokens", "top_p")}
-        content["variables"] = [
-            {"name": row.name, "default": row.default, "description": row.description}
-            for row in self.variables
-        ]
-        return content
+        notes = [Variable(row.name, row.default, row.description) for row in self.variables]
+        prompt = prompt_from_forms(self.form, turns, notes)
+        return {**{key: data[key] for key in META_FIELDS}, **prompt.to_json()}
 
-    def _attach(self, problem: schema.Problem, turns: list[forms.Form]) -> None:
+    def _attach(self, problem: schema.Problem, turns: list[TurnForm]) -> None:
         match = PROBLEM_PATH_RE.match(problem.path)
         head, index, tail = match.groups() if match else ("", None, None)
         message = problem.message[0].upper() + problem.message[1:] + "."
         if head == "turns" and index is not None:
-            field_name = tail if tail in ("role", "content", "images") else None
+            field_name = tail if tail in TURN_FIELDS else None
             turns[int(index)].add_error(field_name, message)
         elif head == "variables" and index is not None:
             self.variables[int(index)].errors.append(message)

@@ -1,6 +1,7 @@
 """Prefix templates and their revisions. Who may see, edit and delete a template lives here.
 
-Access rules (the views ask these methods and nothing else):
+Access rules, written once as the PrefixTemplateQuerySet filters (`visible_to`, `editable_by`,
+`deletable_by`); the views select through them and the model's `can_*` methods ask them:
 - a private template is seen, edited and deleted by its owner only;
 - a team template is seen by every member of its team, edited by the team's owners and editors
   and deleted by the template's owner or a team owner (an editor edits but does not delete
@@ -15,16 +16,21 @@ Access rules (the views ask these methods and nothing else):
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 
 from playground.accounts.models import Membership, Role, Team, User
+from playground.providers.prompt import Parameters, Prompt, Variable, turn_from_json, turn_to_json
 
 from . import schema
-from .variables import RenderedPrompt, Turn, Variable, detect, render
+from .variables import detect, render
+
+Someone = User | AnonymousUser
 
 
 class Category(models.TextChoices):
@@ -56,7 +62,7 @@ SORT_ORDER = {
 EDITOR_ROLES = (Role.OWNER, Role.EDITOR)
 
 
-def _team_ids(user: User, roles: tuple[str, ...] | None = None) -> models.QuerySet[Membership]:
+def _team_ids(user: User, roles: tuple[str, ...] | None = None) -> models.QuerySet[Membership, Any]:
     memberships = Membership.objects.filter(user=user)
     if roles is not None:
         memberships = memberships.filter(role__in=roles)
@@ -64,9 +70,9 @@ def _team_ids(user: User, roles: tuple[str, ...] | None = None) -> models.QueryS
 
 
 class PrefixTemplateQuerySet(models.QuerySet["PrefixTemplate"]):
-    def visible_to(self, user: Any) -> PrefixTemplateQuerySet:
+    def visible_to(self, user: Someone) -> PrefixTemplateQuerySet:
         """Return the templates `user` may see: own, their teams' and public ones."""
-        if not user.is_authenticated:
+        if not isinstance(user, User):
             return self.none()
         return self.filter(
             Q(owner=user)
@@ -74,16 +80,16 @@ class PrefixTemplateQuerySet(models.QuerySet["PrefixTemplate"]):
             | Q(visibility=Visibility.TEAM, team__in=_team_ids(user))
         )
 
-    def editable_by(self, user: Any) -> PrefixTemplateQuerySet:
+    def editable_by(self, user: Someone) -> PrefixTemplateQuerySet:
         """Return the templates `user` may edit (see the module docstring)."""
-        if not user.is_authenticated:
+        if not isinstance(user, User):
             return self.none()
         shared = ~Q(visibility=Visibility.PRIVATE) & Q(team__in=_team_ids(user, EDITOR_ROLES))
         return self.filter(Q(owner=user) | shared)
 
-    def deletable_by(self, user: Any) -> PrefixTemplateQuerySet:
+    def deletable_by(self, user: Someone) -> PrefixTemplateQuerySet:
         """Return the templates `user` may delete: own ones and their owned teams' shared ones."""
-        if not user.is_authenticated:
+        if not isinstance(user, User):
             return self.none()
         shared = ~Q(visibility=Visibility.PRIVATE) & Q(team__in=_team_ids(user, (Role.OWNER,)))
         return self.filter(Q(owner=user) | shared)
@@ -136,7 +142,7 @@ class PrefixTemplate(models.Model):
     description = models.TextField(blank=True)
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
     tags = models.JSONField(default=list, blank=True)
-    system_prompt = models.TextField(blank=True)
+    system = models.TextField(blank=True)
     turns = models.JSONField(default=list, blank=True)
     prefix = models.TextField(blank=True)
     reasoning_prefix = models.TextField(blank=True)
@@ -201,69 +207,69 @@ class PrefixTemplate(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("prompts:detail", args=[self.code])
 
-    # ----- access -----
+    # ----- access (the rules are the querysets'; these ask them about this template) -----
 
-    def _role(self, user: Any) -> str | None:
-        if self.team_id is None or not user.is_authenticated:
-            return None
-        membership = Membership.objects.filter(team_id=self.team_id, user=user).first()
-        return membership.role if membership else None
-
-    def is_owned_by(self, user: Any) -> bool:
+    def is_owned_by(self, user: Someone) -> bool:
         """Return whether `user` is this template's owner."""
-        return user.is_authenticated and self.owner_id == user.pk
+        return isinstance(user, User) and self.owner_id == user.pk
 
-    def can_view(self, user: Any) -> bool:
+    def can_view(self, user: Someone) -> bool:
         """Return whether `user` may see (and so run, fork and export) this template."""
-        if self.visibility == Visibility.PUBLIC:
-            return bool(user.is_authenticated)
-        if self.visibility == Visibility.TEAM and self._role(user) is not None:
-            return True
-        return self.is_owned_by(user)
+        return PrefixTemplate.objects.visible_to(user).filter(pk=self.pk).exists()
 
-    def can_edit(self, user: Any) -> bool:
+    def can_edit(self, user: Someone) -> bool:
         """Return whether `user` may change this template."""
-        if self.is_owned_by(user):
-            return True
-        return self.visibility != Visibility.PRIVATE and self._role(user) in EDITOR_ROLES
+        return PrefixTemplate.objects.editable_by(user).filter(pk=self.pk).exists()
 
-    def can_delete(self, user: Any) -> bool:
+    def can_delete(self, user: Someone) -> bool:
         """Return whether `user` may delete this template: its owner or a team owner."""
-        if self.is_owned_by(user):
-            return True
-        return self.visibility != Visibility.PRIVATE and self._role(user) == Role.OWNER
+        return PrefixTemplate.objects.deletable_by(user).filter(pk=self.pk).exists()
 
     # ----- content -----
 
-    def raw_prompt(self) -> RenderedPrompt:
-        """Return the template's texts as written, `{{variables}}` still in place."""
-        return RenderedPrompt(
-            system=self.system_prompt,
-            turns=tuple(
-                Turn(turn["role"], turn["content"], tuple(turn.get("images", ())))
-                for turn in self.turns
-            ),
+    @property
+    def prompt(self) -> Prompt:
+        """Return the template's prompt as written, `{{variables}}` still in place.
+
+        The one place the prompt columns are read; its `variables` are those the texts use,
+        each with the default and description noted for it.
+        """
+        written = Prompt(
+            system=self.system,
+            turns=tuple(turn_from_json(turn) for turn in self.turns),
             prefix=self.prefix,
             reasoning_prefix=self.reasoning_prefix,
-            suffix=self.suffix or None,
+            suffix=self.suffix,
             stop=tuple(self.stop),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            top_p=self.top_p,
+            parameters=Parameters(self.temperature, self.max_tokens, self.top_p),
             speaker_name=self.speaker_name,
+            variables=tuple(Variable.from_json(note) for note in self.variable_notes),
         )
+        return replace(written, variables=tuple(detect(written)))
+
+    @prompt.setter
+    def prompt(self, prompt: Prompt) -> None:
+        """Set the prompt columns from `prompt`: the one place they are written."""
+        self.system = prompt.system
+        self.turns = [turn_to_json(turn) for turn in prompt.turns]
+        self.prefix = prompt.prefix
+        self.reasoning_prefix = prompt.reasoning_prefix
+        self.suffix = prompt.suffix
+        self.stop = list(prompt.stop)
+        self.temperature = prompt.parameters.temperature
+        self.max_tokens = prompt.parameters.max_tokens
+        self.top_p = prompt.parameters.top_p
+        self.speaker_name = prompt.speaker_name
+        self.variable_notes = [variable.to_json() for variable in prompt.variables]
 
     def variables(self) -> list[Variable]:
         """Return the variables used in the texts, with their stored defaults and notes."""
-        notes = [
-            Variable(note["name"], note.get("default"), note.get("description", ""))
-            for note in self.variable_notes
-        ]
-        return detect(self.raw_prompt(), notes)
+        return list(self.prompt.variables)
 
-    def render(self, values: dict[str, str]) -> RenderedPrompt:
+    def render(self, values: dict[str, str]) -> Prompt:
         """Return the prompt with variables filled in; raise MissingVariables if any lacks one."""
-        return render(self.raw_prompt(), self.variables(), values)
+        prompt = self.prompt
+        return render(prompt, prompt.variables, values)
 
     def content(self) -> dict[str, Any]:
         """Return the template's contents in the exchange schema's canonical form."""
@@ -272,26 +278,7 @@ class PrefixTemplate(models.Model):
             "description": self.description,
             "category": str(self.category),
             "tags": list(self.tags),
-            "system": self.system_prompt,
-            "turns": [
-                {"role": t["role"], "content": t["content"], "images": list(t.get("images", []))}
-                for t in self.turns
-            ],
-            "prefix": self.prefix,
-            "reasoning_prefix": self.reasoning_prefix,
-            "suffix": self.suffix,
-            "stop": list(self.stop),
-            "parameters": {
-                "temperature": self.temperature,
-                "max_tokens": self.max_tokens,
-                "top_p": self.top_p,
-            },
-            "variables": [
-                {"name": v.name, "default": v.default, "description": v.description}
-                for v in self.variables()
-            ],
-            # Only when set: contents saved before the field existed stay equal (schema.py).
-            **({"speaker_name": self.speaker_name} if self.speaker_name else {}),
+            **self.prompt.to_json(),
         }
 
     def apply_content(self, content: dict[str, Any]) -> None:
@@ -300,17 +287,7 @@ class PrefixTemplate(models.Model):
         self.description = content["description"]
         self.category = content["category"]
         self.tags = list(content["tags"])
-        self.system_prompt = content["system"]
-        self.turns = [dict(turn, images=list(turn["images"])) for turn in content["turns"]]
-        self.prefix = content["prefix"]
-        self.reasoning_prefix = content["reasoning_prefix"]
-        self.speaker_name = content.get("speaker_name", "")
-        self.suffix = content["suffix"]
-        self.stop = list(content["stop"])
-        self.temperature = content["parameters"]["temperature"]
-        self.max_tokens = content["parameters"]["max_tokens"]
-        self.top_p = content["parameters"]["top_p"]
-        self.variable_notes = [dict(note) for note in content["variables"]]
+        self.prompt = Prompt.from_json(content)
 
     def refresh_index(self) -> None:
         """Recompute the derived search fields from the current contents."""

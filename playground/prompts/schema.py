@@ -11,13 +11,15 @@ import json
 import math
 import re
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
+from playground.providers.prompt import Parameters, Prompt, Variable, turn_from_json
+
 from .budget import DEFAULT_BUDGET, Budget
-from .variables import NAME_RE, RenderedPrompt, Turn, Variable, find_names, rendered_size
+from .variables import NAME_RE, find_names, rendered_size, texts_of
 
 SCHEMA = "prefix-playground/templates"
 VERSION = 1
@@ -212,22 +214,22 @@ def _stop(reader: _Reader) -> list[str]:
     return stops
 
 
-def _parameters(reader: _Reader) -> dict[str, Any]:
+def _parameters(reader: _Reader) -> Parameters:
     obj = reader.obj.get("parameters")
     if obj is None:
         obj = {}
     obj = _object(obj, reader.at("parameters"), reader.problems) or {}
     params = _Reader(obj, reader.at("parameters"), reader.problems, reader.budget)
     params.unknown(("temperature", "max_tokens", "top_p"))
-    return {
-        "temperature": params.number("temperature", *PARAMETERS["temperature"]),
-        "max_tokens": params.integer("max_tokens", 1, MAX_TOKENS),
-        "top_p": params.number("top_p", *PARAMETERS["top_p"]),
-    }
+    return Parameters(
+        temperature=params.number("temperature", *PARAMETERS["temperature"]),
+        max_tokens=params.integer("max_tokens", 1, MAX_TOKENS),
+        top_p=params.number("top_p", *PARAMETERS["top_p"]),
+    )
 
 
-def _variables(reader: _Reader, used: list[str]) -> list[dict[str, Any]]:
-    notes: dict[str, dict[str, Any]] = {}
+def _variables(reader: _Reader, used: list[str]) -> tuple[Variable, ...]:
+    notes: dict[str, Variable] = {}
     for index, value in enumerate(reader.items("variables", MAX_VARIABLES)):
         path = reader.at(f"variables[{index}]")
         obj = _object(value, path, reader.problems)
@@ -246,38 +248,8 @@ def _variables(reader: _Reader, used: list[str]) -> list[dict[str, Any]]:
         default = item.text("default")
         description = item.text("description", limit=MAX_VARIABLE_DESCRIPTION)
         # An empty default means "no default": the run must then supply a value.
-        notes[name] = {"name": name, "default": default or None, "description": description}
-    return [notes.get(name, {"name": name, "default": None, "description": ""}) for name in used]
-
-
-def _used_names(content: dict[str, Any]) -> list[str]:
-    texts = [content["system"]]
-    for turn in content["turns"]:
-        texts.append(turn["content"])
-        texts.extend(url for url in turn["images"] if isinstance(url, str))
-    texts += [content["prefix"], content["reasoning_prefix"], content["suffix"]]
-    texts.extend(stop for stop in content["stop"] if isinstance(stop, str))
-    return find_names(texts)
-
-
-def _rendered_size(content: dict[str, Any]) -> int:
-    """Return the characters of the template's texts with every default filled in."""
-    prompt = RenderedPrompt(
-        system=content["system"],
-        turns=tuple(
-            Turn("user", turn["content"] if isinstance(turn["content"], str) else "")
-            for turn in content["turns"]
-        ),
-        prefix=content["prefix"],
-        reasoning_prefix=content["reasoning_prefix"],
-        suffix=content["suffix"],
-        stop=tuple(stop for stop in content["stop"] if isinstance(stop, str)),
-        temperature=None,
-        max_tokens=None,
-        top_p=None,
-    )
-    known = [Variable(v["name"], v["default"]) for v in content["variables"]]
-    return rendered_size(prompt, known, {})
+        notes[name] = Variable(name, default or None, description)
+    return tuple(notes.get(name, Variable(name)) for name in used)
 
 
 def read_template(
@@ -300,40 +272,40 @@ def read_template(
         _turn(turn, reader.at(f"turns[{index}]"), problems, budget)
         for index, turn in enumerate(reader.items("turns", budget.turns, "MAX_TURNS"))
     ]
-    content: dict[str, Any] = {
+    meta: dict[str, Any] = {
         "key": reader.text("key", limit=80),
         "name": reader.text("name", limit=MAX_NAME, required=True),
         "description": reader.text("description", limit=MAX_DESCRIPTION),
         "category": category,
         "tags": _tags(reader),
-        "system": reader.text("system"),
-        "turns": turns,
-        "prefix": reader.text("prefix", required=True),
-        "reasoning_prefix": reader.text("reasoning_prefix"),
-        "suffix": reader.text("suffix"),
-        "stop": _stop(reader),
-        "parameters": _parameters(reader),
     }
-    speaker = reader.text("speaker_name", limit=MAX_SPEAKER)
-    if any(char in speaker for char in "\r\n"):
+    prompt = Prompt(
+        system=reader.text("system"),
+        turns=tuple(turn_from_json(turn) for turn in turns),
+        prefix=reader.text("prefix", required=True),
+        reasoning_prefix=reader.text("reasoning_prefix"),
+        suffix=reader.text("suffix"),
+        stop=tuple(stop for stop in _stop(reader) if isinstance(stop, str)),
+        parameters=_parameters(reader),
+        speaker_name=reader.text("speaker_name", limit=MAX_SPEAKER),
+    )
+    if any(char in prompt.speaker_name for char in "\r\n"):
         reader.fail("speaker_name", "must be one line")
-    if speaker:
-        # Only when set, so a template without one reads (and exports) as it always did.
-        content["speaker_name"] = speaker
     if "name" in obj and isinstance(obj["name"], str) and not obj["name"].strip():
         reader.fail("name", "required")
-    texts = (content["prefix"], content["reasoning_prefix"], content["suffix"])
-    if "prefix" in obj and not any(texts):
+    if "prefix" in obj and not (prompt.prefix or prompt.reasoning_prefix or prompt.suffix):
         reader.fail("prefix", "must not be empty without a reasoning prefix or FIM suffix")
-    content["variables"] = _variables(reader, _used_names(content))
-    size = _rendered_size(content)
+    variables = _variables(reader, find_names(texts_of(prompt)))
+    prompt = replace(prompt, variables=variables)
+    size = rendered_size(prompt, variables, {})
     if size > budget.prompt_chars:
         reader.fail(
             "prefix",
             f"with its variables' defaults filled in, the template is {size:,} characters; "
             f"the limit is {budget.prompt_chars:,} (MAX_PROMPT_CHARS)",
         )
-    return content
+    # The prompt's parts in the one JSON form (playground/providers/prompt.py).
+    return {**meta, **prompt.to_json()}
 
 
 def read_document(

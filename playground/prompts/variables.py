@@ -12,45 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from playground.providers.base import Turn
+from playground.providers.prompt import Prompt, Variable
 
 VARIABLE_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 VARIABLE_RE = re.compile(r"\{\{\s*(" + VARIABLE_NAME + r")\s*\}\}")
 NAME_RE = re.compile(VARIABLE_NAME)
-
-
-@dataclass(frozen=True)
-class Variable:
-    """A `{{name}}` used by a template; `default` None means the run must supply a value."""
-
-    name: str
-    default: str | None = None
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One message before the prefix; `images` are https URLs (user turns only)."""
-
-    role: str
-    content: str
-    images: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RenderedPrompt:
-    """Everything a provider call needs from a template, with the variables filled in."""
-
-    system: str
-    turns: tuple[Turn, ...]
-    prefix: str
-    reasoning_prefix: str
-    suffix: str | None
-    stop: tuple[str, ...]
-    temperature: float | None
-    max_tokens: int | None
-    top_p: float | None
-    speaker_name: str = ""  # sent as written: it holds no variables
 
 
 class MissingVariables(ValueError):
@@ -61,13 +30,13 @@ class MissingVariables(ValueError):
         super().__init__("missing values for: " + ", ".join(self.names))
 
 
-def texts_of(prompt: RenderedPrompt) -> list[str]:
+def texts_of(prompt: Prompt) -> list[str]:
     """Return every text of `prompt` that may hold variables, in reading order."""
     texts = [prompt.system]
     for turn in prompt.turns:
         texts.append(turn.content)
         texts.extend(turn.images)
-    texts += [prompt.prefix, prompt.reasoning_prefix, prompt.suffix or ""]
+    texts += [prompt.prefix, prompt.reasoning_prefix, prompt.suffix]
     texts.extend(prompt.stop)
     return texts
 
@@ -81,10 +50,18 @@ def find_names(texts: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def detect(prompt: RenderedPrompt, known: Iterable[Variable] = ()) -> list[Variable]:
-    """Return the variables `prompt` uses, carrying the default and description from `known`."""
+def detect(prompt: Prompt, known: Iterable[Variable] | None = None) -> list[Variable]:
+    """Return the variables `prompt` uses, with the default and description noted for each.
+
+    The notes come from `known` when given, else from the prompt's own `variables`.
+    """
+    return noted(find_names(texts_of(prompt)), prompt.variables if known is None else known)
+
+
+def noted(names: Iterable[str], known: Iterable[Variable]) -> list[Variable]:
+    """Return a Variable for each name, with its default and description from `known`."""
     notes = {variable.name: variable for variable in known}
-    return [notes.get(name, Variable(name)) for name in find_names(texts_of(prompt))]
+    return [notes.get(name, Variable(name)) for name in names]
 
 
 def substituted_length(text: str, values: Mapping[str, str]) -> int:
@@ -97,9 +74,7 @@ def substituted_length(text: str, values: Mapping[str, str]) -> int:
     return length
 
 
-def rendered_size(
-    prompt: RenderedPrompt, variables: Iterable[Variable], values: Mapping[str, str]
-) -> int:
+def rendered_size(prompt: Prompt, variables: Iterable[Variable], values: Mapping[str, str]) -> int:
     """Return how many characters `prompt` holds once rendered, without rendering it.
 
     Counts every text (system, turns and their image URLs, prefixes, suffix, stops) with each
@@ -147,10 +122,11 @@ def resolve(variables: Iterable[Variable], values: Mapping[str, str]) -> dict[st
     return resolved
 
 
-def render(
-    prompt: RenderedPrompt, variables: Iterable[Variable], values: Mapping[str, str]
-) -> RenderedPrompt:
-    """Return `prompt` (a template's raw text) with every variable filled in from `values`."""
+def render(prompt: Prompt, variables: Iterable[Variable], values: Mapping[str, str]) -> Prompt:
+    """Return `prompt` (a template's raw text) with every variable filled in from `values`.
+
+    The rendered prompt holds no variable notes: nothing in it is a variable any more.
+    """
     resolved = resolve(detect(prompt, variables), values)
 
     def fill(text: str) -> str:
@@ -166,6 +142,7 @@ def render(
         turns=turns,
         prefix=fill(prompt.prefix),
         reasoning_prefix=fill(prompt.reasoning_prefix),
-        suffix=None if prompt.suffix is None else fill(prompt.suffix),
+        suffix=fill(prompt.suffix),
         stop=tuple(fill(stop) for stop in prompt.stop),
+        variables=(),
     )

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -72,16 +72,12 @@ def _library_page(templates: QuerySet[PrefixTemplate], page: str) -> LibraryPage
 
 def _get_template(request: AuthedRequest, code: UUID, action: str = "view") -> PrefixTemplate:
     """Return the template `code` if the user may perform `action` on it; else raise 404."""
-    templates = PrefixTemplate.objects.visible_to(request.user)
-    template = get_object_or_404(templates.select_related("owner", "team"), code=code)
     allowed = {
-        "view": True,
-        "edit": template.can_edit(request.user),
-        "delete": template.can_delete(request.user),
-    }
-    if not allowed[action]:
-        raise Http404("No such template.")
-    return template
+        "view": PrefixTemplate.objects.visible_to,
+        "edit": PrefixTemplate.objects.editable_by,
+        "delete": PrefixTemplate.objects.deletable_by,
+    }[action](request.user)
+    return get_object_or_404(allowed.select_related("owner", "team"), code=code)
 
 
 def _json_download(data: dict[str, Any], filename: str) -> HttpResponse:
@@ -109,7 +105,7 @@ def library(request: AuthedRequest) -> HttpResponse:
         PrefixTemplate.objects.visible_to(request.user)
         .filtered(**filters.filters())
         .select_related("owner", "team")
-        .defer("search_text", "system_prompt", "turns", "reasoning_prefix", "suffix")
+        .defer("search_text", "system", "turns", "reasoning_prefix", "suffix")
     )
     page = _library_page(templates, request.GET.get("page", ""))
     context = {

@@ -463,23 +463,6 @@ def _key_tail(text: str, key: str) -> int:
     return longest
 
 
-def replay_frames(
-    columns: list[tuple[int, str, str, str]], done_html: str, *, body_event: bool = True
-) -> AsyncIterator[str]:
-    """Yield the frames that restore a finished run: (index, body, metrics, end) per column."""
-
-    async def frames() -> AsyncIterator[str]:
-        yield OPEN_FRAME
-        for index, body, metrics, end in columns:
-            if body_event:
-                yield format_event(f"col-{index}-body", body)
-            yield format_event(f"col-{index}-metrics", metrics)
-            yield format_event(f"col-{index}-end", end)
-        yield format_event("run-done", done_html)
-
-    return frames()
-
-
 __all__ = [
     "ColumnJob",
     "ColumnOutcome",
@@ -488,5 +471,4 @@ __all__ = [
     "RunRelay",
     "escape_text",
     "format_event",
-    "replay_frames",
 ]

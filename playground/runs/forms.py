@@ -1,13 +1,13 @@
 """The compare form: a prompt (ad hoc or from a template), its variables, and 1–6 targets.
 
-Turns and targets are numbered rows (`turn3-content`, `t2-model`) that htmx adds and removes
-in the page; the server reads whichever rows were posted, in order, so no management form
-has to be kept in step with the DOM.
+The prompt's fields and its turns are the shared ones (playground/prompts/forms.py), so the
+compare page reads a prompt exactly as the template editor does. Turns and targets are numbered
+rows (`turns-3-content`, `t2-model`) that htmx adds and removes in the page; the server reads
+whichever rows were posted, in order, so no management form has to be kept in step with the DOM.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, cast
@@ -16,9 +16,11 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 
+from playground.accounts.models import User
 from playground.keys.models import Credential
 from playground.prompts import schema
-from playground.prompts.budget import Budget, from_settings, too_long
+from playground.prompts.forms import PromptFields, StopField, TurnRows, row_indexes
+from playground.providers.prompt import STOP_HELP
 
 from .models import UPLOAD_SCHEME
 
@@ -26,47 +28,8 @@ MAX_TARGETS = 6
 THINKING_CHOICES = [("", "Default"), ("off", "Off"), ("on", "On")]
 
 
-def parse_stop(text: str) -> list[str]:
-    r"""Return stop sequences from one-per-line text, reading `\n` and `\t` as those characters."""
-    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line != ""]
-    return [line.replace("\\n", "\n").replace("\\t", "\t") for line in lines]
-
-
-def format_stop(stops: list[str]) -> str:
-    r"""Return stop sequences as one-per-line text, writing newlines and tabs as `\n` and `\t`."""
-    return "\n".join(stop.replace("\n", "\\n").replace("\t", "\\t") for stop in stops)
-
-
-def budget() -> Budget:
-    """Return the input budget configured in settings (docs/limits.md)."""
-    return from_settings(settings)
-
-
-def stop_problem(stops: list[str], limits: Budget) -> str:
-    """Return why `stops` is over the budget (count, or one too long), or ""."""
-    if len(stops) > limits.stop_sequences:
-        return (
-            f"At most {limits.stop_sequences} stop sequences (MAX_STOP_SEQUENCES); "
-            f"this has {len(stops):,}."
-        )
-    for stop in stops:
-        if len(stop) > limits.stop_chars:
-            return (
-                f"A stop sequence is at most {limits.stop_chars} characters (MAX_STOP_CHARS); "
-                f"one has {len(stop):,}."
-            )
-    return ""
-
-
-def text_problem(text: str, limits: Budget) -> str:
-    """Return why one text of a prompt is over the budget, or ""."""
-    if len(text) > limits.text_chars:
-        return too_long("This text", len(text), limits.text_chars, "MAX_TEXT_CHARS")
-    return ""
-
-
 def image_problem(url: str) -> str:
-    """Return why `url` cannot be a turn's image, or ""."""
+    """Return why `url` cannot be a turn's image on the compare page, or ""."""
     if url.startswith(UPLOAD_SCHEME):
         try:
             uuid.UUID(url.removeprefix(UPLOAD_SCHEME))
@@ -85,101 +48,18 @@ def image_problem(url: str) -> str:
     return f"Not an image URL (https://…, or an upload): {url[:60]}"
 
 
-def row_indexes(data: QueryDict, prefix: str, field: str) -> list[int]:
-    """Return the row numbers posted for `prefix{N}-{field}`, in ascending order."""
-    # At most four ASCII digits: a row number, never a 5,000-digit one int() would refuse.
-    pattern = re.compile(rf"^{re.escape(prefix)}(\d{{1,4}})-{re.escape(field)}$", re.ASCII)
-    found = {int(match.group(1)) for key in data if (match := pattern.match(key))}
-    return sorted(found)
+class PromptForm(PromptFields):
+    """The prompt's fields, and the template it came from (if any)."""
 
-
-class PromptForm(forms.Form):
     template = forms.UUIDField(required=False, widget=forms.HiddenInput)
-    system = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
-    prefix = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text="The start of the assistant's reply. Whitespace counts: a trailing space or "
-        "newline changes what the model writes.",
-    )
-    reasoning_prefix = forms.CharField(
-        required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    speaker_name = forms.CharField(
-        required=False,
-        strip=False,
-        max_length=64,
-        help_text="Who speaks the prefix, for role-play. Sent as Moonshot's name field; the "
-        "other providers send the prefix alone and say so in their column.",
-    )
-    suffix = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
-        help_text="Fill in the middle: the text that comes after the gap. Models that can fill "
-        "in the middle write what goes between the prefix and this; the others say why not.",
-    )
-    stop = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-        help_text=r"One per line; write \n for a newline.",
-    )
-    temperature = forms.FloatField(required=False, min_value=0, max_value=2)
-    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
-    top_p = forms.FloatField(required=False, min_value=0, max_value=1)
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        limits = budget()
-        for name in ("system", "prefix", "reasoning_prefix", "suffix"):
-            if name in data:
-                data[name] = data[name].replace("\r\n", "\n")
-                problem = text_problem(data[name], limits)
-                if problem:
-                    self.add_error(name, problem)
-        data["stop"] = parse_stop(data.get("stop") or "")
-        problem = stop_problem(data["stop"], limits)
-        if problem:
-            self.add_error("stop", problem)
-        if any(char in data.get("speaker_name", "") for char in "\r\n"):
-            self.add_error("speaker_name", "The speaker name must be one line.")
-        return data
+    # The compare page is a side panel: shorter boxes than the editor's (they grow as typed).
+    ROWS = {"system": 2, "prefix": 4, "reasoning_prefix": 2, "suffix": 3, "stop": 2}
 
-
-class TurnForm(forms.Form):
-    role = forms.ChoiceField(choices=[("user", "User"), ("assistant", "Assistant")])
-    content = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}))
-    images = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 1}),
-        help_text="Image URLs (https), one per line, or upload one (vision models).",
-    )
-
-    def clean_content(self) -> str:
-        content = str(self.cleaned_data["content"]).replace("\r\n", "\n")
-        problem = text_problem(content, budget())
-        if problem:
-            raise forms.ValidationError(problem)
-        return content
-
-    def clean_images(self) -> list[str]:
-        urls = [line.strip() for line in str(self.cleaned_data["images"]).splitlines()]
-        urls = [url for url in urls if url]
-        if len(urls) > schema.MAX_IMAGES:
-            raise forms.ValidationError(f"A turn holds at most {schema.MAX_IMAGES} images.")
-        for url in urls:
-            problem = image_problem(url)
-            if problem:
-                raise forms.ValidationError(problem)
-        return urls
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("images") and data.get("role") != "user":
-            self.add_error("images", "Only user turns can hold images.")
-        return data
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, rows in self.ROWS.items():
+            self.fields[name].widget.attrs["rows"] = rows
 
 
 class TargetForm(forms.Form):
@@ -188,48 +68,37 @@ class TargetForm(forms.Form):
     )
     model = forms.CharField(max_length=200)
     temperature = forms.FloatField(required=False, min_value=0, max_value=2)
-    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
+    max_tokens = forms.IntegerField(required=False, min_value=1, max_value=schema.MAX_TOKENS)
     thinking = forms.ChoiceField(required=False, choices=THINKING_CHOICES)
-    stop = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false"}),
-        help_text=r"Stop sequences for this target only, one per line (\n for a newline).",
-    )
+    stop = StopField(label="Stop", help_text=f"Stop sequences for this target only. {STOP_HELP}")
     json_mode = forms.BooleanField(
         required=False,
         label="JSON mode",
         help_text='Ask for response_format {"type": "json_object"} where the provider has it.',
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = cast(forms.ModelChoiceField, self.fields["credential"])  # declared above
+        field = cast(
+            "forms.ModelChoiceField[Credential]", self.fields["credential"]
+        )  # declared above
         field.queryset = Credential.objects.for_user(user)
 
     def clean_model(self) -> str:
         return str(self.cleaned_data["model"]).strip()
 
-    def clean_stop(self) -> list[str]:
-        stops = parse_stop(str(self.cleaned_data.get("stop") or ""))
-        problem = stop_problem(stops, budget())
-        if problem:
-            raise forms.ValidationError(problem)
-        return stops
-
 
 @dataclass
 class CompareSubmission:
-    """A posted compare form, split into its parts, each a bound form."""
+    """A posted compare form, split into its parts, each bound."""
 
     prompt: PromptForm
-    turns: list[TurnForm]
+    turns: TurnRows
     targets: list[TargetForm]
     variables: dict[str, str]
 
     def is_valid(self) -> bool:
-        results = [self.prompt.is_valid()]
-        results += [form.is_valid() for form in self.turns]
+        results = [self.prompt.is_valid(), self.turns.is_valid()]
         results += [form.is_valid() for form in self.targets]
         return all(results) and not self.errors
 
@@ -247,15 +116,11 @@ class CompareSubmission:
             problems.append("Add at least one target: a key and a model.")
         if len(self.targets) > MAX_TARGETS:
             problems.append(f"A run compares at most {MAX_TARGETS} targets.")
-        turns = budget().turns
-        if len(self.turns) > turns:
-            problems.append(f"A prompt holds at most {turns} turns (MAX_TURNS).")
-        return problems
+        return problems + self.turns.non_form_errors()
 
 
-def bind_submission(data: QueryDict, user: Any) -> CompareSubmission:
+def bind_submission(data: QueryDict, user: User) -> CompareSubmission:
     """Return the compare form posted in `data`, with one bound form per posted row."""
-    turns = [TurnForm(data, prefix=f"turn{index}") for index in row_indexes(data, "turn", "role")]
     targets = [
         TargetForm(data, prefix=f"t{index}", user=user)
         for index in row_indexes(data, "t", "credential")
@@ -265,6 +130,7 @@ def bind_submission(data: QueryDict, user: Any) -> CompareSubmission:
         for key, value in data.items()
         if key.startswith("var-") and isinstance(value, str)
     }
+    turns = TurnRows.bound(data, image_check=image_problem)
     return CompareSubmission(PromptForm(data), turns, targets, variables)
 
 

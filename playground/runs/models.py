@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from playground.locks import Purpose, hold_user_lock
+from playground.providers.prompt import Parameters, Prompt, turn_from_json, turn_to_json
 
 from .status import FINAL_SEGMENT_STATUSES, error_title
 from .status import RunStatus as RunStatus  # the choices live, with their meaning, in status.py
@@ -51,18 +53,26 @@ class RunLimitReached(ColumnRuleError):
         self.limit = limit
 
 
-def hold_run_slot(user_id: int) -> None:
-    """Inside a transaction: lock the user's runs and raise RunLimitReached at the cap.
+@contextmanager
+def run_slot(user_id: int, *, reopening: int | None = None) -> Iterator[None]:
+    """Take one of the user's live-run slots for the block, or raise RunLimitReached.
 
-    The one place the per-user run cap is checked. Counting and inserting run under the
-    user's lock (playground/locks.py), so concurrent starts cannot both see a free slot.
-    Runs whose stream died or was never opened stop counting once the sweep
-    (`Segment.objects.interrupt_abandoned`) has marked them; callers sweep first.
+    The one place the per-user run cap is checked, for a new run and for a run made live again
+    (Continue, Retry: `reopening` is its pk, and a run that is live already takes no new slot).
+    Abandoned segments are swept first, so runs whose stream died or was never opened stop
+    counting (`Segment.objects.interrupt_abandoned`). Counting and the block's inserts run in
+    one transaction under the user's lock (playground/locks.py), so concurrent starts cannot
+    both see a free slot.
     """
-    hold_user_lock(Purpose.RUNS, user_id)
-    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
-    if Run.objects.filter(user_id=user_id).live().count() >= limit:
-        raise RunLimitReached(limit)
+    Segment.objects.interrupt_abandoned()
+    with transaction.atomic():
+        hold_user_lock(Purpose.RUNS, user_id)
+        live = Run.objects.filter(user_id=user_id).live()
+        if reopening is None or not live.filter(pk=reopening).exists():
+            limit = settings.MAX_CONCURRENT_RUNS_PER_USER
+            if live.count() >= limit:
+                raise RunLimitReached(limit)
+        yield
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -77,6 +87,33 @@ class RunQuerySet(models.QuerySet["Run"]):
         )
         return self.prefetch_related("columns", models.Prefetch("columns__segments", light))
 
+    def in_history(
+        self,
+        *,
+        template: str = "",
+        provider: str = "",
+        since: date | None = None,
+        until: date | None = None,
+    ) -> RunQuerySet:
+        """Return the runs the history page's filters select (each filter only when given).
+
+        `template` is a template's code; anything else matches no run. `since` and `until`
+        are days, both included.
+        """
+        runs = self
+        if template:
+            try:
+                runs = runs.filter(template__code=uuid.UUID(template))
+            except ValueError:  # not a template's code
+                runs = runs.none()
+        if provider:
+            runs = runs.filter(columns__provider=provider).distinct()
+        if since:
+            runs = runs.filter(created_at__date__gte=since)
+        if until:
+            runs = runs.filter(created_at__date__lte=until)
+        return runs
+
     def live(self) -> RunQuerySet:
         """Return runs still marked running."""
         return self.filter(status=RunStatus.RUNNING)
@@ -89,7 +126,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         self,
         *,
         user: User,
-        prompt: dict[str, Any],
+        prompt: Prompt,
         targets: list[dict[str, Any]],
         template: PrefixTemplate | None = None,
         variables: dict[str, str] | None = None,
@@ -97,23 +134,19 @@ class RunQuerySet(models.QuerySet["Run"]):
     ) -> Run:
         """Save a new run with one column and one waiting segment per target, and return it.
 
-        `prompt` holds the rendered system, turns, prefix, reasoning_prefix, suffix, stop and
-        params; each target holds a credential, a model and its overrides. Raise
-        RunLimitReached when the user is at the run cap (`capped=False` only for tooling that
-        prepares runs in bulk, such as the benchmarks).
+        `prompt` is the rendered prompt to send; each target holds a credential, a model and
+        its overrides. Raise RunLimitReached when the user is at the run cap (`capped=False`
+        only for tooling that prepares runs in bulk, such as the benchmarks).
         """
-        if capped:
-            Segment.objects.interrupt_abandoned()
-        with transaction.atomic():
-            if capped:
-                hold_run_slot(user.pk)
-            run = self.create(
+        with run_slot(user.pk) if capped else transaction.atomic():
+            run = self.model(
                 user=user,
                 template=template,
                 template_name=template.name if template is not None else "",
                 variables=variables or {},
-                **prompt,
             )
+            run.prompt = prompt
+            run.save(force_insert=True)
             for position, target in enumerate(targets):
                 credential = target["credential"]
                 column = RunColumn.objects.create(
@@ -158,7 +191,7 @@ class Run(models.Model):
         related_name="runs",
     )
     template_name = models.CharField(max_length=200, blank=True)
-    # The rendered prompt, exactly as sent.
+    # The rendered prompt, exactly as sent; read and written as a whole through `prompt`.
     system = models.TextField(blank=True)
     turns = models.JSONField(default=list, blank=True)  # [{"role", "content", "images": [...]}]
     prefix = models.TextField(blank=True)
@@ -166,7 +199,7 @@ class Run(models.Model):
     speaker_name = models.CharField(max_length=64, blank=True)  # Moonshot's `name` on the prefix
     suffix = models.TextField(blank=True)  # empty: no fill-in-the-middle
     stop = models.JSONField(default=list, blank=True)
-    params = models.JSONField(default=dict, blank=True)  # temperature, max_tokens, top_p
+    params = models.JSONField(default=dict, blank=True)  # the parameters set (Parameters.given)
     variables = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -186,6 +219,36 @@ class Run(models.Model):
     def state(self) -> RunStatus:
         """Return the status as its choice, which knows what it means (status.py)."""
         return RunStatus(self.status)
+
+    @property
+    def prompt(self) -> Prompt:
+        """Return the prompt as sent: the one place the prompt columns are read.
+
+        A run's prompt is rendered, so it has no variable notes; the values it was rendered
+        with are `variables`.
+        """
+        return Prompt(
+            system=self.system,
+            turns=tuple(turn_from_json(turn) for turn in self.turns),
+            prefix=self.prefix,
+            reasoning_prefix=self.reasoning_prefix,
+            suffix=self.suffix,
+            stop=tuple(self.stop),
+            parameters=Parameters.from_json(self.params),
+            speaker_name=self.speaker_name,
+        )
+
+    @prompt.setter
+    def prompt(self, prompt: Prompt) -> None:
+        """Set the prompt columns from `prompt`: the one place they are written."""
+        self.system = prompt.system
+        self.turns = [turn_to_json(turn) for turn in prompt.turns]
+        self.prefix = prompt.prefix
+        self.reasoning_prefix = prompt.reasoning_prefix
+        self.speaker_name = prompt.speaker_name
+        self.suffix = prompt.suffix
+        self.stop = list(prompt.stop)
+        self.params = prompt.parameters.given()
 
     @property
     def title(self) -> str:
@@ -245,11 +308,7 @@ class Run(models.Model):
         Requeueing makes the run live again, so it takes a slot under the run cap like a new
         run: RunLimitReached when the user is at the cap (unless this run is live already).
         """
-        Segment.objects.interrupt_abandoned()
-        with transaction.atomic():
-            hold_user_lock(Purpose.RUNS, self.user_id)
-            if not Run.objects.filter(pk=self.pk).live().exists():
-                hold_run_slot(self.user_id)
+        with run_slot(self.user_id, reopening=self.pk):
             action()
             self.reopen()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -26,10 +26,11 @@ from playground.providers import (
     ErrorKind,
     ProviderError,
     Target,
-    Turn,
     prepare,
 )
 from playground.providers.catalog import model_info
+from playground.providers.prompt import Prompt
+from playground.providers.recorder import Recorder
 
 from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
@@ -61,8 +62,8 @@ def upload_resolver(run: Run) -> ImageResolver:
     """
     codes = [
         code
-        for turn in run.turns
-        for url in turn.get("images", ())
+        for turn in run.prompt.turns
+        for url in turn.images
         if url.startswith(UPLOAD_SCHEME) and _is_uuid(code := url.removeprefix(UPLOAD_SCHEME))
     ]
     uploads = {
@@ -78,32 +79,38 @@ def upload_resolver(run: Run) -> ImageResolver:
     return resolve
 
 
+def with_overrides(prompt: Prompt, overrides: Mapping[str, Any]) -> Prompt:
+    """Return `prompt` with a target's own stops, max_tokens and temperature where it sets them."""
+    parameters = prompt.parameters
+    return replace(
+        prompt,
+        stop=tuple(overrides.get("stop") or prompt.stop),
+        parameters=replace(
+            parameters,
+            max_tokens=overrides.get("max_tokens") or parameters.max_tokens,
+            temperature=_first_set(overrides.get("temperature"), parameters.temperature),
+        ),
+    )
+
+
 def completion_request(
     run: Run, column: RunColumn, segment: Segment, images: ImageResolver = keep_reference
 ) -> CompletionRequest:
-    """Return the provider request for one segment of a column."""
+    """Return the provider request for one segment of a column.
+
+    The run's prompt, continued from the segment's prefix (Continue sends the text so far),
+    with the column's overrides and the turns' uploaded images as data URLs.
+    """
     overrides = column.overrides or {}
-    params = run.params or {}
+    prompt = with_overrides(run.prompt, overrides).continued(
+        segment.prefix, segment.reasoning_prefix
+    )
+    turns = tuple(
+        replace(turn, images=tuple(images(url) for url in turn.images)) for turn in prompt.turns
+    )
     thinking = overrides.get("thinking")
-    return CompletionRequest(
-        model=column.model,
-        prefix=segment.prefix,
-        turns=tuple(
-            Turn(
-                role=turn["role"],
-                content=turn["content"],
-                images=tuple(images(url) for url in turn.get("images", ())),
-            )
-            for turn in run.turns
-        ),
-        system=run.system,
-        reasoning_prefix=segment.reasoning_prefix,
-        speaker_name=run.speaker_name,
-        suffix=run.suffix or None,
-        stop=tuple(overrides.get("stop") or run.stop),
-        max_tokens=overrides.get("max_tokens") or params.get("max_tokens"),
-        temperature=_first_set(overrides.get("temperature"), params.get("temperature")),
-        top_p=params.get("top_p"),
+    return replace(prompt, turns=turns).request(
+        column.model,
         thinking=None if thinking in (None, "") else thinking == "on",
         json_mode=bool(overrides.get("json_mode")),
     )
@@ -198,7 +205,7 @@ def _outcome_fields(
     text, reasoning = "".join(outcome.text), "".join(outcome.reasoning)
     clean_text, clean_reasoning = outcome.recorder.scrub(text), outcome.recorder.scrub(reasoning)
     removed = clean_text != text or clean_reasoning != reasoning
-    fields = {
+    fields: dict[str, Any] = {
         "status": SegmentStatus.of_outcome(outcome),
         "text": clean_text,
         "reasoning": clean_reasoning,
@@ -229,7 +236,7 @@ def _outcome_fields(
     return fields
 
 
-def _request_dump(recorder: Any) -> dict[str, Any] | None:
+def _request_dump(recorder: Recorder) -> dict[str, Any] | None:
     """Return the request as sent, key already redacted by the provider layer, as JSON data."""
     request = recorder.request
     if request is None:

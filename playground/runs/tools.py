@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from playground.providers import ProviderError, Target, get_provider, to_curl, to_python
 from playground.providers.errors import scrub
 
 from .diff import Piece, compare
 from .models import RunColumn, Segment
-from .streaming import completion_request, keep_reference, upload_resolver
+from .streaming import completion_request, upload_resolver
 
 # Any non-empty stand-in: the export writes the provider's environment variable instead.
 KEY_STAND_IN = "key-from-environment"
@@ -52,11 +50,8 @@ def _shorten_images(code: str) -> str:
 
 def column_code(column: RunColumn, segment: Segment) -> ColumnCode:
     """Return the segment's request as a curl command and a Python script."""
-    try:
-        images = upload_resolver(column.run)
-    except ValidationError:  # a run saved with a malformed upload reference
-        images = keep_reference
-    request = completion_request(column.run, column, segment, images)
+    # upload_resolver skips malformed upload references (they stay as written).
+    request = completion_request(column.run, column, segment, upload_resolver(column.run))
     target = _target(column)
     try:
         key_env = get_provider(column.provider).key_env
@@ -125,6 +120,7 @@ def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
 def column_export(column: RunColumn) -> dict[str, Any]:
     """Return a column's whole exchange as JSON-ready data, without the key.
 
+    The prompt is the one JSON form of a prompt (`parameters`, `speaker_name` when set).
     Each part carries the request as Inspect shows it (`request_dump`, redacted by the provider
     layer before it was saved) and the response as it arrived; no credential field is included.
     """
@@ -137,16 +133,10 @@ def column_export(column: RunColumn) -> dict[str, Any]:
         "model": column.model,
         "simulator": column.is_simulator,
         "overrides": column.overrides,
-        "prompt": {
-            "system": run.system,
-            "turns": run.turns,
-            "prefix": run.prefix,
-            "reasoning_prefix": run.reasoning_prefix,
-            "suffix": run.suffix,
-            "stop": run.stop,
-            "params": run.params,
-            "variables": run.variables,
-        },
+        # The prompt as sent, in the exchange format (playground/providers/prompt.py), and the
+        # values its variables were filled in with.
+        "prompt": run.prompt.to_json(),
+        "variable_values": run.variables,
         "continuation": column.text,
         "full_text": column.full_text,
         "reasoning": column.reasoning,

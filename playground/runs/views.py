@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any
 from uuid import UUID
@@ -21,11 +21,12 @@ from django_htmx.http import reswap, retarget
 from playground.accounts import ratelimits
 from playground.htmx import AuthedRequest
 from playground.http import get_client
+from playground.prompts.forms import TURN_PREFIX
 
-from . import background, live, stops, streaming, tools
-from . import compare as compare_logic
+from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
 from .events import OPEN_FRAME, RunRelay
 from .forms import ImageUploadForm, bind_submission
+from .history import HistoryFilters, history_choices
 from .images import RejectedImage
 from .models import (
     ColumnRuleError,
@@ -37,6 +38,7 @@ from .models import (
     summarize,
 )
 from .rendering import render_markdown
+from .replay import replay_frames
 
 
 def _get_run(request: AuthedRequest, code: UUID) -> Run:
@@ -59,7 +61,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def compare(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    context = compare_logic.initial_context(request)
+    context = compare_page.initial_context(request)
     return render(request, "runs/compare.html", context)
 
 
@@ -68,11 +70,11 @@ def create(request: AuthedRequest) -> HttpResponse:
     submission = bind_submission(request.POST, request.user)
     refusal = ratelimits.check(request, "runs")
     if refusal:
-        result = compare_logic.StartResult(errors=[refusal.message])
+        result = compare_start.StartResult(errors=[refusal.message])
     else:
-        result = compare_logic.start_run(request, submission)
+        result = compare_start.start_run(request, submission)
     if result.run is None:
-        context = compare_logic.form_context(request, submission, errors=result.errors)
+        context = compare_page.form_context(request, submission, errors=result.errors)
         response = render(request, "runs/compare.html#compare-form", context)
         if request.htmx:
             response = retarget(reswap(response, "outerHTML"), "#compare-form")
@@ -119,7 +121,7 @@ async def _stream_body(run_pk: int) -> AsyncIterator[str]:
         frames = _relay_body(plan, streaming.relay_for(plan, get_client))
     else:
         await _settle(run_pk)
-        frames = await sync_to_async(compare_logic.replay_frames)(run_pk)
+        frames = await sync_to_async(replay_frames)(run_pk)
     async with aclosing(frames):  # closing this stream closes the relay, which saves the run
         async for frame in frames:
             if frame != OPEN_FRAME:
@@ -138,7 +140,7 @@ async def _settle(run_pk: int, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _relay_body(plan: streaming.StreamPlan, relay: RunRelay) -> AsyncIterator[str]:
+async def _relay_body(plan: streaming.StreamPlan, relay: RunRelay) -> AsyncGenerator[str, None]:
     stream = live.LiveStream(str(plan.run.code), relay, plan)
     await background.ensure_running()  # the lease heartbeat and the stop listener
     live.register(stream)
@@ -202,7 +204,7 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
         response = render(request, "runs/detail.html", context, status=429)
         response["Retry-After"] = str(refusal.retry_after)
         return response
-    result = compare_logic.rerun(request, run)
+    result = compare_start.rerun(request, run)
     if result.run is None:
         return render(
             request, "runs/detail.html", {**_run_context(run), "errors": result.errors}, status=409
@@ -213,27 +215,27 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
 @require_GET
 def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    filters = compare_logic.HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user).with_summary())
-    page = Paginator(runs, 25).get_page(request.GET.get("page"))
-    context = {"page": page, "filters": filters, **compare_logic.history_choices(request.user)}
+    filters = HistoryFilters.from_query(request.GET)
+    runs = filters.apply(Run.objects.for_user(request.user))
+    page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
+    context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"
     return render(request, template, context)
 
 
 @require_GET
 def turn_row(request: AuthedRequest) -> HttpResponse:
-    return render(request, "runs/compare.html#turn-row", compare_logic.new_turn_row(request))
+    return render(request, "runs/compare.html#turn-row", compare_rows.new_turn_row(request))
 
 
 @require_GET
 def target_row(request: AuthedRequest) -> HttpResponse:
-    return render(request, "runs/compare.html#target-row", compare_logic.new_target_row(request))
+    return render(request, "runs/compare.html#target-row", compare_rows.new_target_row(request))
 
 
 @require_POST
 def variables(request: AuthedRequest) -> HttpResponse:
-    context = compare_logic.variables_context(request.POST)
+    context = compare_rows.variables_context(request.POST)
     return render(request, "runs/compare.html#variables", context)
 
 
@@ -367,7 +369,7 @@ def share(request: AuthedRequest, code: UUID) -> HttpResponse:
 def upload_image(request: AuthedRequest) -> HttpResponse:
     """Store an image for a turn and add its reference to that turn's image list (htmx)."""
     turn = _int(request.GET.get("turn"), 0)
-    field = f"turn{turn}-images"
+    field = f"{TURN_PREFIX}{turn}-images"
     form = ImageUploadForm(request.POST, request.FILES)
     context: dict[str, Any] = {"turn": turn, "images": request.POST.get(field, "")}
     try:

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from playground.accounts.models import User
 from playground.accounts.ratelimits import rate_words, wait_words
+from playground.providers.prompt import Prompt
 from playground.runs.models import Run
 from tests.factories import PASSWORD, make_user
 from tests.keys.factories import make_credential
@@ -162,7 +163,7 @@ def test_it_counts_reruns_with_new_runs(alice_client: Client, alice: User) -> No
     credential = make_credential(alice, provider="deepseek")
     run = Run.objects.start(
         user=alice,
-        prompt={"prefix": "Hello"},
+        prompt=Prompt(prefix="Hello"),
         targets=[{"credential": credential, "model": "deepseek-chat", "overrides": {}}],
     )
     Run.objects.update(status="done")

@@ -19,6 +19,8 @@ from bench.sseload import StreamResult, client_for, relay_run
 from playground.accounts.models import User
 from playground.keys.models import Credential
 from playground.providers import simulator_base_url
+from playground.providers.base import Turn
+from playground.providers.prompt import Parameters, Prompt
 from playground.runs.models import Run
 from tests.factories import make_user
 from tests.waiting import HANG_GUARD, wait_until
@@ -52,15 +54,11 @@ def _start_runs(live_url: str, count: int, tokens: int) -> list[tuple[str, str]]
             targets.append({"credential": credential, "model": model_id, "overrides": {}})
         run = Run.objects.start(
             user=user,
-            prompt={
-                "system": "",
-                "turns": [{"role": "user", "content": "Tell a story.", "images": []}],
-                "prefix": "Once upon a time",
-                "reasoning_prefix": "",
-                "suffix": "",
-                "stop": [],
-                "params": {"max_tokens": tokens},
-            },
+            prompt=Prompt(
+                turns=(Turn("user", "Tell a story."),),
+                prefix="Once upon a time",
+                parameters=Parameters(max_tokens=tokens),
+            ),
             targets=targets,
         )
         client = Client()

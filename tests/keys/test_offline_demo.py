@@ -133,7 +133,7 @@ async def test_demo_mode_streams_a_run_in_process(
         return start_run(
             alice,
             [(by_provider["deepseek"], "deepseek-chat"), (by_provider["anthropic"], "claude")],
-            params={"max_tokens": 12},
+            parameters={"max_tokens": 12},
         )
 
     run = await setup()

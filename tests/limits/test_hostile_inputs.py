@@ -287,7 +287,7 @@ OVERSIZE_FORMS = {
     # field -> (url, base fields, where the limit is named)
     "compare prefix": ("/runs/new/", "prefix", "MAX_TEXT_CHARS"),
     "compare stop": ("/runs/new/", "stop", "MAX_STOP_SEQUENCES"),
-    "compare turn": ("/runs/new/", "turn0-content", "MAX_TEXT_CHARS"),
+    "compare turn": ("/runs/new/", "turns-0-content", "MAX_TEXT_CHARS"),
     "editor prefix": ("/templates/new/", "prefix", "MAX_TEXT_CHARS"),
     "editor stop": ("/templates/new/", "stop", "MAX_STOP_SEQUENCES"),
     "import": ("/templates/import/", "text", "MAX_IMPORT_DEPTH"),
@@ -301,7 +301,6 @@ def test_oversize_inputs_are_refused_with_the_limit_named(world: World) -> None:
         "prefix": "Hello",
         "t0-credential": str(world.credential.code),
         "t0-model": "deepseek-chat",
-        "turn0-role": "user",
         "name": "T",
         "category": "other",
         "visibility": "private",
@@ -320,7 +319,7 @@ def test_oversize_inputs_are_refused_with_the_limit_named(world: World) -> None:
     def check(form: str, excess: int, piece: str) -> None:
         url, field, setting = OVERSIZE_FORMS[form]
         if setting == "MAX_STOP_SEQUENCES":
-            value = "s\n" * (16 + excess % 5_000)
+            value = "s\n" * (17 + excess % 5_000)  # 17 or more: over the 16 allowed
         elif setting == "MAX_IMPORT_DEPTH":
             depth = 21 + excess % 2_000
             value = "[" * depth + "]" * depth

@@ -9,7 +9,9 @@ import pytest
 from django.test import Client
 
 from playground.prompts.budget import Budget, from_settings
-from playground.prompts.variables import RenderedPrompt, Turn, Variable, render, rendered_size
+from playground.prompts.variables import Variable, render, rendered_size
+from playground.providers.base import Turn
+from playground.providers.prompt import Prompt
 from playground.runs.models import Run
 from tests.keys.factories import make_credential
 from tests.prompts.factories import make_template
@@ -17,22 +19,11 @@ from tests.prompts.factories import make_template
 HX = {"HX-Request": "true"}
 
 
-def _prompt(**fields: Any) -> RenderedPrompt:
-    base: dict[str, Any] = {
-        "system": "",
-        "turns": (),
-        "prefix": "",
-        "reasoning_prefix": "",
-        "suffix": None,
-        "stop": (),
-        "temperature": None,
-        "max_tokens": None,
-        "top_p": None,
-    }
-    return RenderedPrompt(**{**base, **fields})
+def _prompt(**fields: Any) -> Prompt:
+    return Prompt(**fields)
 
 
-def _texts_length(prompt: RenderedPrompt) -> int:
+def _texts_length(prompt: Prompt) -> int:
     turns = sum(len(t.content) + sum(len(u) for u in t.images) for t in prompt.turns)
     return (
         len(prompt.system)
@@ -57,7 +48,7 @@ def _texts_length(prompt: RenderedPrompt) -> int:
     ],
 )
 def test_rendered_size_equals_the_length_of_the_rendered_prompt(
-    prompt: RenderedPrompt, values: dict[str, str], known: list[Variable]
+    prompt: Prompt, values: dict[str, str], known: list[Variable]
 ) -> None:
     everything = {**{v.name: v.default or "" for v in known}, **values}
     everything = {k: v for k, v in everything.items() if v} | {"c": "C", "b": "B"}
@@ -153,12 +144,12 @@ def test_it_keeps_only_the_variables_the_prompt_uses(alice_client: Client, crede
         ({"stop": "s" * 201}, "at most 200 characters (MAX_STOP_CHARS)"),
         ({"prefix": "p" * 100_001}, "100,001 characters; the limit is 100,000 (MAX_TEXT_CHARS)"),
         (
-            {"turn0-role": "user", "turn0-content": "c" * 100_001},
+            {"turns-0-role": "user", "turns-0-content": "c" * 100_001},
             "the limit is 100,000 (MAX_TEXT_CHARS)",
         ),
         ({"prefix": "{{v}}", "var-v": "v" * 100_001}, "The value of v: This text is 100,001"),
-        ({"turn0-role": "user", "turn0-images": "upload:not-a-uuid"}, "Not an uploaded image"),
-        ({"turn0-role": "user", "turn0-images": "https://x.example/a.png\n" * 9}, "at most 8"),
+        ({"turns-0-role": "user", "turns-0-images": "upload:not-a-uuid"}, "Not an uploaded image"),
+        ({"turns-0-role": "user", "turns-0-images": "https://x.example/a.png\n" * 9}, "at most 8"),
     ],
 )
 def test_it_refuses_oversize_inputs_naming_the_limit(
@@ -172,8 +163,8 @@ def test_it_refuses_oversize_inputs_naming_the_limit(
 @pytest.mark.django_db
 def test_it_refuses_too_many_turns(alice_client: Client, credential: Any, settings: Any) -> None:
     settings.MAX_TURNS = 3
-    turns = {f"turn{i}-role": "user" for i in range(4)} | {
-        f"turn{i}-content": "hi" for i in range(4)
+    turns = {f"turns-{i}-role": "user" for i in range(4)} | {
+        f"turns-{i}-content": "hi" for i in range(4)
     }
     body = _post(alice_client, credential, prefix="x", **turns)
     assert "at most 3 turns (MAX_TURNS)" in body

@@ -56,14 +56,14 @@ from django.contrib.sessions.backends.db import SessionStore
 from playground.accounts.models import User
 from playground.keys.models import Credential
 from playground.prompts.models import PrefixTemplate
+from playground.providers.prompt import Prompt
 from playground.runs.models import Run, Segment
 
 user = User.objects.create_user("mallory", password="x-unused-password-1")
 credential = Credential(user=user, provider="deepseek", label="k")
 credential.set_key("sk-served-test-0000000000")
 credential.save()
-prompt = {"system": "", "turns": [], "prefix": "", "reasoning_prefix": "", "suffix": "",
-          "stop": [], "params": {}}
+prompt = Prompt()
 targets = [{"credential": credential, "model": "m1"}, {"credential": credential, "model": "m2"}]
 run = Run.objects.start(user=user, prompt=prompt, targets=targets)
 for position, text in ((0, "a " * 8_000), (1, "b " * 8_000)):

@@ -12,7 +12,7 @@ from tests.prompts.factories import make_template
 def test_it_shows_every_part_of_the_template(alice: User, alice_client: Client) -> None:
     template = make_template(
         alice,
-        system_prompt="Be terse.",
+        system="Be terse.",
         turns=[{"role": "user", "content": "Look", "images": ["https://example.com/a.png"]}],
         prefix="a\tb \n",
         reasoning_prefix="Hmm",

@@ -21,7 +21,7 @@ def _rich_template(owner: User) -> PrefixTemplate:
         description="Uses every field.\nTwo lines.",
         category="fim",
         tags=["python", "fim", "中文"],
-        system_prompt="You complete {{language}} code. ",
+        system="You complete {{language}} code. ",
         turns=[
             {"role": "user", "content": "Look:", "images": ["https://example.com/a.png?x=1"]},
             {"role": "assistant", "content": "  indented\r\nno: plain \n", "images": []},
@@ -58,7 +58,7 @@ def test_it_round_trips_every_field_exactly(
     assert response.status_code == 302
     copy = PrefixTemplate.objects.get(owner=bob)
     assert copy.content() == original.content()
-    for field in ("system_prompt", "turns", "prefix", "reasoning_prefix", "suffix", "stop"):
+    for field in ("system", "turns", "prefix", "reasoning_prefix", "suffix", "stop"):
         assert getattr(copy, field) == getattr(original, field)
     assert (copy.temperature, copy.max_tokens, copy.top_p) == (0.7, 321, 0.95)
     assert [(v.name, v.default) for v in copy.variables()] == [

@@ -7,14 +7,16 @@ import pytest
 from playground.accounts.models import User
 from playground.prompts.models import PrefixTemplate
 from playground.prompts.templatetags.prompt_tags import visible_ws
-from playground.prompts.variables import MissingVariables, Turn, Variable
+from playground.prompts.variables import MissingVariables
+from playground.providers.base import Turn
+from playground.providers.prompt import Variable
 from tests.prompts.factories import make_template
 
 
 def test_it_renders_a_saved_template(alice: User) -> None:
     template = make_template(
         alice,
-        system_prompt="Use {{lang}}.",
+        system="Use {{lang}}.",
         turns=[{"role": "user", "content": "Sort {{items}}", "images": []}],
         prefix="```{{lang}}\n",
         suffix="",
@@ -29,9 +31,9 @@ def test_it_renders_a_saved_template(alice: User) -> None:
     assert rendered.system == "Use python."
     assert rendered.turns == (Turn("user", "Sort [2, 1]"),)
     assert rendered.prefix == "```python\n"
-    assert rendered.suffix is None
+    assert rendered.suffix == ""  # no fill-in-the-middle
     assert rendered.stop == ("```",)
-    assert rendered.max_tokens == 64
+    assert rendered.parameters.max_tokens == 64
     with pytest.raises(MissingVariables) as caught:
         template.render({})
     assert caught.value.names == ("items",)

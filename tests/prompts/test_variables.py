@@ -6,17 +6,17 @@ import pytest
 
 from playground.prompts.variables import (
     MissingVariables,
-    RenderedPrompt,
-    Turn,
     Variable,
     detect,
     find_names,
     render,
     substitute,
 )
+from playground.providers.base import Turn
+from playground.providers.prompt import Parameters, Prompt
 
 
-def _prompt(**overrides: object) -> RenderedPrompt:
+def _prompt(**overrides: object) -> Prompt:
     fields: dict[str, object] = {
         "system": "You write {{language}}.",
         "turns": (
@@ -27,12 +27,10 @@ def _prompt(**overrides: object) -> RenderedPrompt:
         "reasoning_prefix": "Think about {{items}} first",
         "suffix": "{{tail}}",
         "stop": ("{{fence}}",),
-        "temperature": 0.2,
-        "max_tokens": 256,
-        "top_p": None,
+        "parameters": Parameters(temperature=0.2, max_tokens=256),
     }
     fields.update(overrides)
-    return RenderedPrompt(**fields)  # type: ignore[arg-type]
+    return Prompt(**fields)  # type: ignore[arg-type]
 
 
 def test_it_finds_names_in_order_of_first_use_once_each() -> None:
@@ -79,31 +77,31 @@ def test_it_renders_values_and_defaults_into_every_text() -> None:
     assert rendered.reasoning_prefix == "Think about [3, 1, 2] first"
     assert rendered.suffix == "\n    return x\n"
     assert rendered.stop == ("```",)
-    assert (rendered.temperature, rendered.max_tokens, rendered.top_p) == (0.2, 256, None)
+    assert rendered.parameters == Parameters(temperature=0.2, max_tokens=256, top_p=None)
 
 
 def test_it_prefers_a_given_value_to_the_default_and_an_empty_value_falls_back() -> None:
     prompt = _prompt(
-        system="{{a}}|{{b}}", turns=(), prefix="", reasoning_prefix="", suffix=None, stop=()
+        system="{{a}}|{{b}}", turns=(), prefix="", reasoning_prefix="", suffix="", stop=()
     )
     defaults = [Variable("a", "default-a"), Variable("b", "default-b")]
 
     rendered = render(prompt, defaults, {"a": "given", "b": ""})
 
     assert rendered.system == "given|default-b"
-    assert rendered.suffix is None
+    assert rendered.suffix == ""  # no fill-in-the-middle
 
 
 def test_it_keeps_whitespace_values_exactly() -> None:
     prompt = _prompt(
-        system="", turns=(), reasoning_prefix="", suffix=None, stop=(), prefix="A{{gap}}B"
+        system="", turns=(), reasoning_prefix="", suffix="", stop=(), prefix="A{{gap}}B"
     )
 
     assert render(prompt, [], {"gap": " \n\t"}).prefix == "A \n\tB"
 
 
 def test_it_substitutes_in_a_single_pass() -> None:
-    prompt = _prompt(system="", turns=(), reasoning_prefix="", suffix=None, stop=(), prefix="{{a}}")
+    prompt = _prompt(system="", turns=(), reasoning_prefix="", suffix="", stop=(), prefix="{{a}}")
 
     assert render(prompt, [], {"a": "{{b}}", "b": "never"}).prefix == "{{b}}"
 
@@ -118,7 +116,7 @@ def test_it_lists_every_missing_variable_without_a_default() -> None:
 
 def test_it_treats_a_whitespace_default_as_a_real_default() -> None:
     prompt = _prompt(
-        system="", turns=(), reasoning_prefix="", suffix=None, stop=(), prefix="x{{sep}}y"
+        system="", turns=(), reasoning_prefix="", suffix="", stop=(), prefix="x{{sep}}y"
     )
 
     assert render(prompt, [Variable("sep", " ")], {}).prefix == "x y"

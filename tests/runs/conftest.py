@@ -13,6 +13,7 @@ from playground.accounts.models import User
 from playground.http import aclose_client, connections_in_use
 from playground.keys.models import Credential
 from playground.providers import simulator_base_url
+from playground.providers.prompt import Prompt
 from playground.runs.models import Run
 from playground.simulator import SimulatorApp, create_app
 from tests.servers import serving
@@ -68,12 +69,12 @@ def start_run(
         "reasoning_prefix": "",
         "suffix": "",
         "stop": [],
-        "params": {},
+        "parameters": {},
         **prompt,
     }
     return Run.objects.start(
         user=user,
-        prompt=fields,
+        prompt=Prompt.from_json(fields),
         targets=[{"credential": c, "model": m, "overrides": {}} for c, m in targets],
     )
 

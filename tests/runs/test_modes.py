@@ -11,6 +11,8 @@ from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from playground.providers.base import Turn
+from playground.providers.prompt import Prompt
 from playground.runs.models import ImageUpload, Run, Segment
 from tests.runs.conftest import Sim, make_sim_credential, start_run
 from tests.streams import data_of, event_names, read_stream
@@ -136,10 +138,7 @@ async def test_it_refuses_moonshot_json_mode_with_a_prefix_before_sending(
         qwen = make_sim_credential(alice, sim, "dashscope")
         run = Run.objects.start(
             user=alice,
-            prompt={
-                "turns": [{"role": "user", "content": "Name, size, price as JSON.", "images": []}],
-                "prefix": "{",
-            },
+            prompt=Prompt(turns=(Turn("user", "Name, size, price as JSON."),), prefix="{"),
             targets=[
                 {"credential": kimi, "model": "kimi-k2.5", "overrides": {"json_mode": True}},
                 {"credential": qwen, "model": "qwen-plus", "overrides": {"json_mode": True}},
@@ -202,7 +201,10 @@ async def test_it_sends_a_deepseek_reasoning_prefix_and_shows_reasoning_first(
 def test_it_uploads_an_image_and_adds_it_to_the_turn(alice_client: Client, alice: Any) -> None:
     response = alice_client.post(
         "/runs/images/?turn=2",
-        {"image": SimpleUploadedFile("dot.png", PNG), "turn2-images": "https://example.com/a.png"},
+        {
+            "image": SimpleUploadedFile("dot.png", PNG),
+            "turns-2-images": "https://example.com/a.png",
+        },
         headers=HX,
     )
     body = response.content.decode()
@@ -210,7 +212,7 @@ def test_it_uploads_an_image_and_adds_it_to_the_turn(alice_client: Client, alice
     assert upload.user == alice and upload.content_type == "image/png"
     assert "Added dot.png" in body
     assert f"https://example.com/a.png\nupload:{upload.code}" in body
-    assert 'id="turn2-images"' in body and 'hx-swap-oob="true"' in body
+    assert 'id="turns-2-images"' in body and 'hx-swap-oob="true"' in body
     image = alice_client.get(f"/runs/images/{upload.code}/")
     assert image.content == PNG and image["Content-Type"] == "image/png"
 

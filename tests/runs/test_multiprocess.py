@@ -123,7 +123,7 @@ def _holder_pid(run: Run) -> int | None:
 
 def _worker_of(client: httpx.Client, site: Site, user: User, credential: Credential) -> int:
     """Return the pid of the worker serving `client`'s connection: stream a tiny run on it."""
-    probe = start_run(user, [(credential, "deepseek-chat")], params={"max_tokens": 2})
+    probe = start_run(user, [(credential, "deepseek-chat")], parameters={"max_tokens": 2})
     answer = client.get(f"{site.url}/runs/{probe.code}/stream/")
     assert answer.status_code == 200 and "run-done" in answer.text
     pid = _holder_pid(probe)
@@ -231,7 +231,7 @@ def test_a_killed_worker_leaves_its_runs_interrupted_with_their_text(settings: A
         shorter = min(len(segment.text), len(seen))
         assert segment.text[:shorter] == seen[:shorter]
         settings.MAX_CONCURRENT_RUNS_PER_USER = 1
-        fresh = start_run(user, [(credentials[0], "deepseek-chat")], params={"max_tokens": 3})
+        fresh = start_run(user, [(credentials[0], "deepseek-chat")], parameters={"max_tokens": 3})
         if _workers() > 1:  # the surviving worker streams the new run
             answer = httpx.get(
                 f"{site.url}/runs/{fresh.code}/stream/", headers={"Cookie": cookie}, timeout=60

@@ -21,8 +21,8 @@ HX = {"HX-Request": "true"}
 def _post(client: Client, credential: Any, **fields: str) -> Any:
     data = {
         "prefix": "Good evening,",
-        "turn0-role": "user",
-        "turn0-content": "Greet the guests.",
+        "turns-0-role": "user",
+        "turns-0-content": "Greet the guests.",
         "t0-credential": str(credential.code),
         "t0-model": "kimi-k2.5",
         **fields,

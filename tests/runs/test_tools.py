@@ -32,7 +32,7 @@ async def test_it_continues_a_column_cut_at_its_token_limit(
             alice,
             [(credential, "deepseek-chat-long")],
             prefix="Once upon a time",
-            params={"max_tokens": 12},
+            parameters={"max_tokens": 12},
         )
 
     run = await setup()

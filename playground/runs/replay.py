@@ -1,0 +1,51 @@
+"""Replay: the frames that restore a finished run from the database, in the relay's protocol.
+
+A stream opened for a run with nothing left to send (a reconnect, a finished run) gets these
+instead of a relay: each column's body, metrics and end, then the run's status. It never calls
+a provider. The protocol is the relay's (docs/streaming.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from django.template.loader import render_to_string
+
+from .events import OPEN_FRAME, format_event
+from .models import Run, RunColumn, summarize
+from .templatetags.run_tags import segment_metrics
+
+
+def replay_frames(run_pk: int) -> AsyncGenerator[str, None]:
+    """Return the frames that restore run `run_pk` (sync: reads and renders everything now)."""
+    run = Run.objects.get(pk=run_pk)
+    columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
+    frames = [OPEN_FRAME]
+    for column in columns:
+        context = {"run": run, "column": column}
+        last = column.last_segment
+        body = render_to_string("runs/_column.html#column-body", context)
+        end = render_to_string(
+            "runs/_column.html#column-end", {**context, "segment": last, "oob": True}
+        )
+        frames += [
+            format_event(f"col-{column.position}-body", body),
+            format_event(f"col-{column.position}-metrics", segment_metrics(last)),
+            format_event(f"col-{column.position}-end", end),
+        ]
+    done = render_to_string(
+        "runs/_run.html#run-status",
+        {
+            "run": run,
+            "status": run.state,
+            "summary": summarize(columns),
+            "column_count": len(columns),
+        },
+    )
+    frames.append(format_event("run-done", done))
+    return _replay(frames)
+
+
+async def _replay(frames: list[str]) -> AsyncGenerator[str, None]:
+    for frame in frames:
+        yield frame
