@@ -2,7 +2,9 @@
 
 Every import of a playground module, at the top of a file or inside a function, is checked
 against the layer of the importing file. Pointing the other way is what makes an app depend
-on one above it: shared infrastructure belongs at the site level instead.
+on one above it: shared infrastructure belongs at the site level instead. Imports under
+`if TYPE_CHECKING:` are exempt: they name a type for annotations (playground/htmx.py's
+signed-in request names the accounts User) and never run, so they couple nothing at import.
 """
 
 from __future__ import annotations
@@ -53,7 +55,17 @@ def imports_in(source: str, module: str, *, is_package: bool = False) -> set[str
     """Return every playground module `source` (the text of `module`) imports."""
     package = module.split(".") if is_package else module.split(".")[:-1]
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    type_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _is_type_checking(node.test)
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -66,6 +78,23 @@ def imports_in(source: str, module: str, *, is_package: bool = False) -> set[str
             # `from playground import offline` imports the module playground.offline.
             found.update(f"{target}.{alias.name}" for alias in node.names if target == "playground")
     return {name for name in found if name.startswith("playground.")}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def test_imports_only_for_type_checking_are_exempt() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from playground.runs.models import Run\n"
+        "else:\n"
+        "    from playground.keys import models\n"
+    )
+    assert imports_in(source, "playground.accounts.views") == {"playground.keys"}
 
 
 def test_the_layer_names_match_the_packages() -> None:

@@ -31,8 +31,8 @@ def test_a_malformed_template_code_is_refused_and_the_form_kept(
         "system": "",
         "stop": "",
         "prefix": "Once",
-        "turn0-role": "user",
-        "turn0-content": "Tell a story.",
+        "turns-0-role": "user",
+        "turns-0-content": "Tell a story.",
         "t0-credential": str(credential.code),
         "t0-model": "deepseek-chat",
     }

@@ -24,7 +24,8 @@ from playground.providers.base import Turn
 from playground.providers.prompt import Parameters, Prompt, Variable
 from playground.runs.models import Run, Segment
 from playground.runs.streaming import completion_request
-from tests.runs.conftest import Sim, make_sim_credential, read_stream
+from tests.runs.conftest import Sim, make_sim_credential
+from tests.streams import read_stream
 
 LITERAL_BACKSLASH_N = "\\n"  # a stop of two characters: a backslash and an n
 EVERY_PART = Prompt(
