@@ -157,7 +157,7 @@ def _editor_post(request: AuthedRequest, template: PrefixTemplate | None) -> Htt
         return _editor_response(request, Editor(request.user, template, draft=draft))
     editor = Editor(request.user, template, data=request.POST)
     if not editor.is_valid():
-        return _editor_response(request, editor)
+        return _editor_response(request, editor, status=422)
     created = template is None
     template = template or PrefixTemplate(owner=request.user)
     template.apply_content(editor.content)
@@ -306,4 +306,6 @@ def import_templates(request: AuthedRequest) -> HttpResponse:
                     template.save(author=request.user, note="Imported")
             messages.success(request, f"Imported {len(contents)} template(s) as private.")
             return redirect("prompts:list")
-    return render(request, "prompts/import.html", {"form": form, "problems": problems})
+    refused = request.method == "POST"  # a valid import redirected above
+    context = {"form": form, "problems": problems}
+    return render(request, "prompts/import.html", context, status=422 if refused else 200)

@@ -75,11 +75,12 @@ def create(request: AuthedRequest) -> HttpResponse:
         result = compare_start.start_run(request, submission)
     if result.run is None:
         context = compare_page.form_context(request, submission, errors=result.errors)
-        response = render(request, "runs/compare.html#compare-form", context)
+        # 422: the form comes back with its messages and what was typed (htmx swaps 422 and
+        # 429 too: templates/base.html, htmx-config).
+        status = 429 if refusal else 422
+        response = render(request, "runs/compare.html#compare-form", context, status=status)
         if request.htmx:
             response = retarget(reswap(response, "outerHTML"), "#compare-form")
-        elif refusal:
-            response.status_code = 429
         if refusal:
             response["Retry-After"] = str(refusal.retry_after)
         return response

@@ -48,7 +48,7 @@ def test_the_import_refuses_with_a_message_not_a_500(
     alice_client: Client, text: str, message: str
 ) -> None:
     response = alice_client.post("/templates/import/", {"text": text})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert message in response.content.decode()
     assert not PrefixTemplate.objects.exists()
 

@@ -98,7 +98,7 @@ def test_it_keeps_everything_typed_when_saving_fails(alice_client: Client) -> No
 
     response = alice_client.post("/templates/new/", data)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert not PrefixTemplate.objects.exists()
     html = response.content.decode()
     assert "Nothing was saved yet." in html

@@ -150,7 +150,7 @@ def test_it_reports_every_problem_by_field_and_creates_nothing(
 
     response = _import(alice_client, document)
 
-    assert response.status_code == 200
+    assert response.status_code == 422
     problems = [str(problem) for problem in response.context["problems"]]
     assert problems == [
         "templates[1].category: must be one of code_fence, story, json, roleplay, fim, other",

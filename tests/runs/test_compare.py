@@ -95,7 +95,7 @@ def test_it_renders_template_variables_into_the_run(alice_client: Client, alice:
 def test_it_names_missing_variables_and_keeps_the_form(alice_client: Client, alice: Any) -> None:
     credential = make_credential(alice)
     response = _post(alice_client, credential, prefix="Hello {{who}}, I typed this")
-    assert response.status_code == 200
+    assert response.status_code == 422
     body = response.content.decode()
     assert "Fill in the variables without a default: who." in body
     assert "Hello {{who}}, I typed this" in body

@@ -37,7 +37,7 @@ def test_a_malformed_template_code_is_refused_and_the_form_kept(
         "t0-model": "deepseek-chat",
     }
     response = alice_client.post("/runs/new/", data, headers={"HX-Request": "true"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     body = response.content.decode()
     assert "Some fields need attention" in body and "Tell a story." in body
     assert not Run.objects.filter(user=alice).exists()
