@@ -193,7 +193,8 @@ def openai_fields(ctx: Context, url: str, notes: list[str]) -> JSON:
         function: JSON = {"name": tool.name}
         if tool.description:
             function["description"] = tool.description
-        function["parameters"] = tool.schema()
+        if tool.parameters is not None:
+            function["parameters"] = tool.parameters
         if strict and tool.strict:
             function["strict"] = True
         tools.append({"type": "function", "function": function})
@@ -338,7 +339,8 @@ def ollama_fields(ctx: Context, notes: list[str]) -> JSON:
         function: JSON = {"name": tool.name}
         if tool.description:
             function["description"] = tool.description
-        function["parameters"] = tool.schema()
+        if tool.parameters is not None:
+            function["parameters"] = tool.parameters
         tools.append({"type": "function", "function": function})
     return {"tools": tools}
 

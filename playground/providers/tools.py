@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal
 
 ToolChoiceMode = Literal["auto", "none", "required", "function"]
@@ -25,12 +25,14 @@ class ToolDef:
 
     name: str
     description: str = ""
-    parameters: dict[str, object] = field(default_factory=dict)
+    parameters: dict[str, object] | None = None
     strict: bool = False
 
     def schema(self) -> dict[str, object]:
         """Return the parameters schema, an empty object schema when none was given."""
-        return self.parameters or {"type": "object", "properties": {}}
+        if self.parameters is not None:
+            return self.parameters
+        return {"type": "object", "properties": {}}
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ FAULTS = (
     "stall",
     "echokey",
     "flood",
+    "badargs",  # tools.py: a call's arguments that do not match the function's schema
 )
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")
