@@ -26,6 +26,14 @@ from playground.providers.request import (
     split_data_url,
 )
 from playground.providers.sse import SSEEvent
+from playground.providers.tool_request import (
+    anthropic_fields,
+    anthropic_rounds,
+    check_tools,
+    choice_of,
+    uses_tools,
+)
+from playground.providers.tool_stream import anthropic_block_delta, anthropic_block_start
 
 DEFAULT_MAX_TOKENS = 1024
 THINKING_BUDGET = 1024  # Anthropic's minimum budget_tokens
@@ -51,11 +59,14 @@ def build(ctx: Context) -> Plan:
     forbidden = "Anthropic prefill does not work with extended thinking."
     thinking, more = resolve_thinking(ctx, has_prefix=bool(sent), forbidden=forbidden)
     notes += more
+    notes += check_tools(ctx, has_prefix=bool(sent))
+    thinking = _thinking_with_tools(ctx, thinking, notes)
     max_tokens = req.max_tokens or ctx.provider.default_max_tokens or DEFAULT_MAX_TOKENS
     body: JSON = {"model": req.model, "max_tokens": max_tokens}
     if req.system:
         body["system"] = req.system
     body["messages"] = _messages(ctx, sent)
+    body.update(anthropic_fields(ctx, notes))
     if req.stop:
         body["stop_sequences"] = list(req.stop)
     if req.temperature is not None:
@@ -86,9 +97,30 @@ def _messages(ctx: Context, sent_prefix: str) -> list[JSON]:
                 blocks.append({"type": "text", "text": turn.content})
             content = blocks
         _append(messages, turn.role, content)
+    for role, content in anthropic_rounds(ctx):
+        _append(messages, role, content)
     if sent_prefix:
         _append(messages, "assistant", sent_prefix)
     return messages
+
+
+def _thinking_with_tools(ctx: Context, thinking: bool | None, notes: list[str]) -> bool | None:
+    """Switch thinking off where Anthropic cannot think with these tools (or refuse)."""
+    if not uses_tools(ctx):
+        return thinking
+    if ctx.request.tool_rounds:
+        # Anthropic wants each earlier tool_use turn's signed thinking block sent back, which
+        # the playground does not keep.
+        reason = "Anthropic needs the signed thinking of earlier tool calls, which is not kept."
+    elif choice_of(ctx).forces_call:
+        reason = "Anthropic cannot think when tool_choice forces a tool call."
+    else:
+        return thinking
+    if ctx.model.thinking == "always":
+        raise unsupported(f"{ctx.model.id} always thinks, and {reason}")
+    if thinking:
+        notes.append(f"Thinking was switched off: {reason}")
+    return False if thinking is not None else None
 
 
 def _append(messages: list[JSON], role: str, content: object) -> None:
@@ -131,9 +163,11 @@ def parse_event(event: SSEEvent, provider: str, api_key: str) -> list[Item]:
             found = usage(as_dict(payload.get("message")).get("usage"))
             return [found] if found else []
         case "content_block_start":
-            return _block_items(as_dict(payload.get("content_block")))
+            block = as_dict(payload.get("content_block"))
+            return _block_items(block) + anthropic_block_start(block, payload.get("index"))
         case "content_block_delta":
-            return _block_items(as_dict(payload.get("delta")))
+            delta = as_dict(payload.get("delta"))
+            return _block_items(delta) + anthropic_block_delta(delta, payload.get("index"))
         case "message_delta":
             items: list[Item] = []
             found = usage(payload.get("usage"))
@@ -166,8 +200,9 @@ def parse_body(payload: dict[str, object], provider: str, api_key: str) -> list[
         return [from_payload(provider, payload, api_key)]
     blocks = payload.get("content")
     items: list[Item] = []
-    for block in blocks if isinstance(blocks, list) else []:
+    for position, block in enumerate(blocks if isinstance(blocks, list) else []):
         items.extend(_block_items(as_dict(block)))
+        items.extend(anthropic_block_start(as_dict(block), position))
     found = usage(payload.get("usage"))
     if found:
         items.append(found)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from playground.providers.errors import ProviderError
+from playground.providers.tools import ToolCallDelta, ToolChoice, ToolDef, ToolRound
 
 KEY_PLACEHOLDER = "[redacted]"
 
@@ -42,6 +43,11 @@ class CompletionRequest:
     speaker_name: str = ""
     json_mode: bool = False
     stream: bool = True
+    # Tool calling (providers/tools.py): the functions offered, whether one must be called,
+    # and the rounds of calls and results that come after `turns` and before the prefix.
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: ToolChoice | None = None
+    tool_rounds: tuple[ToolRound, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,6 @@ class Deadlines:
     total: float = 600.0
 
 
-Event = TextDelta | ReasoningDelta | Usage | Finish | ProviderError
+Event = TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | ProviderError
 
 DEFAULT_DEADLINES = Deadlines()

@@ -39,6 +39,9 @@ class ModelInfo:
     currency: Literal["USD", "CNY"] | None = None
     price_source: str = ""
     notes: str = ""
+    # Tool (function) calling: whether the model takes `tools`, and why not when it does not.
+    tools: bool = True
+    refuses_tools_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,17 @@ class Provider:
     max_stop_sequences: int | None = None
     model_defaults: ModelInfo = ModelInfo(id="")
     model_rules: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    # Tool calling (docs/providers-tools.md): where `"strict": true` on a function works
+    # ("beta": only on a /beta path, "native": always, "none": nowhere), and whether tools can
+    # ride along with a prefix.
+    tool_strict: str = "none"
+    tools_with_prefix: bool = True
+    tools_with_prefix_reason: str = ""
+    # The tool_choice modes the API takes (auto, none, required, function).
+    tool_choices: tuple[str, ...] = ("auto", "none", "required", "function")
 
 
+TOOL_STRICT_VALUES = ("none", "beta", "native")
 MODEL_FIELDS = frozenset(ModelInfo.__dataclass_fields__)
 
 
@@ -107,7 +119,18 @@ def _provider(item: dict[str, Any]) -> Provider:
         max_stop_sequences=item.get("max_stop_sequences"),
         model_defaults=defaults,
         model_rules=rules,
+        tool_strict=_tool_strict(item),
+        tools_with_prefix=item.get("tools_with_prefix", True),
+        tools_with_prefix_reason=item.get("tools_with_prefix_reason", ""),
+        tool_choices=tuple(item.get("tool_choices", Provider.tool_choices)),
     )
+
+
+def _tool_strict(item: dict[str, Any]) -> str:
+    value = item.get("tool_strict", "none")
+    if value not in TOOL_STRICT_VALUES:
+        raise ValueError(f"catalog.json: bad tool_strict value {value!r} for {item['id']}")
+    return str(value)
 
 
 @cache

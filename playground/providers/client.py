@@ -1,10 +1,11 @@
 """Send a completion and turn the answer into events (the I/O lives here and in exchange.py).
 
-`stream_completion` yields TextDelta / ReasoningDelta / Usage, then exactly one terminal event,
-Finish or ProviderError; it never raises ProviderError. Deadlines (first token, stall between
-parsed data events, total) are applied with `asyncio.timeout_at` around each read, never around
-a `yield` (PEP 789). Keep-alive comments are not data, so they do not reset the stall clock.
-Cancelling the consumer propagates CancelledError and closes the upstream response at once.
+`stream_completion` yields TextDelta / ReasoningDelta / ToolCallDelta / Usage, then exactly one
+terminal event, Finish or ProviderError; it never raises ProviderError. Deadlines (first token,
+stall between parsed data events, total) are applied with `asyncio.timeout_at` around each read,
+never around a `yield` (PEP 789). Keep-alive comments are not data, so they do not reset the
+stall clock. Cancelling the consumer propagates CancelledError and closes the upstream response
+at once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from playground.providers.errors import ProviderError
 from playground.providers.exchange import Exchange
 from playground.providers.recorder import Recorder
 from playground.providers.registry import plan
+from playground.providers.tools import ToolCall, ToolCallAssembler, ToolCallDelta
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Completion:
     finish: Finish | None
     error: ProviderError | None
     notes: tuple[str, ...]
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 async def stream_completion(
@@ -100,6 +103,7 @@ async def complete(
         notes = ()
     text: list[str] = []
     reasoning: list[str] = []
+    calls = ToolCallAssembler()
     usage: Usage | None = None
     end: Finish | ProviderError | None = None
     events = stream_completion(
@@ -111,10 +115,12 @@ async def complete(
                 text.append(event.text)
             elif isinstance(event, ReasoningDelta):
                 reasoning.append(event.text)
+            elif isinstance(event, ToolCallDelta):
+                calls.feed(event)
             elif isinstance(event, Usage):
                 usage = event
             else:
                 end = event
     finish = end if isinstance(end, Finish) else None
     error = end if isinstance(end, ProviderError) else None
-    return Completion("".join(text), "".join(reasoning), usage, finish, error, notes)
+    return Completion("".join(text), "".join(reasoning), usage, finish, error, notes, calls.calls())

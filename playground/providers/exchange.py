@@ -31,6 +31,7 @@ from playground.providers.recorder import Recorder
 from playground.providers.registry import FORMATS
 from playground.providers.request import Plan
 from playground.providers.sse import FrameTooLarge
+from playground.providers.tools import ToolCallAssembler, ToolCallDelta, with_index
 from playground.providers.urlpolicy import (
     BlockedAddress,
     HostNotFound,
@@ -119,6 +120,7 @@ class Exchange:
         self.finish: Finish | None = None
         self.error: ProviderError | None = None
         self.done = False
+        self.tool_calls = ToolCallAssembler()
 
     async def open(
         self, client: httpx.AsyncClient, allow_private: bool
@@ -230,6 +232,9 @@ class Exchange:
             elif isinstance(item, ReasoningDelta):
                 tokens = True
                 events.append(item)
+            elif isinstance(item, ToolCallDelta):
+                tokens = True
+                events.append(self.tool_piece(item))
             elif isinstance(item, Usage):
                 self.usage = item if self.usage is None else self.usage.merged(item)
             elif isinstance(item, Finish):
@@ -241,6 +246,13 @@ class Exchange:
         if any(not isinstance(item, Marker) for item in batch):
             self.clock.tick(token=tokens)
         return events
+
+    def tool_piece(self, delta: ToolCallDelta) -> ToolCallDelta:
+        """Return `delta` numbered (a provider that numbers nothing gets the next index)."""
+        if delta.index < 0:
+            delta = with_index(delta, self.tool_calls.next_index())
+        self.tool_calls.feed(delta)
+        return delta
 
     def text(self, raw: str) -> list[Event]:
         """Return the continuation `raw` contributes, after echo and overlap correction."""

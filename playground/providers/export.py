@@ -30,6 +30,8 @@ CHAT_PARAMS = frozenset(
         "stream",
         "stream_options",
         "response_format",
+        "tools",
+        "tool_choice",
     }
 )
 FIM_PARAMS = frozenset(
@@ -56,6 +58,8 @@ ANTHROPIC_PARAMS = frozenset(
         "temperature",
         "top_p",
         "thinking",
+        "tools",
+        "tool_choice",
     }
 )
 

@@ -24,6 +24,8 @@ from playground.providers.request import (
     split_data_url,
 )
 from playground.providers.sse import SSEEvent
+from playground.providers.tool_request import check_tools, ollama_fields, ollama_messages
+from playground.providers.tool_stream import ollama_tool_items
 
 
 def build(ctx: Context) -> Plan:
@@ -36,6 +38,7 @@ def build(ctx: Context) -> Plan:
     notes = ignored_extras(ctx, reasoning=False, speaker=False)
     thinking, more = resolve_thinking(ctx, has_prefix=bool(req.prefix))
     notes += more
+    notes += check_tools(ctx, has_prefix=bool(req.prefix))
     messages: list[JSON] = []
     if req.system:
         messages.append({"role": "system", "content": req.system})
@@ -44,9 +47,11 @@ def build(ctx: Context) -> Plan:
         if turn.images:
             message["images"] = [_base64(url) for url in turn.images]
         messages.append(message)
+    messages += ollama_messages(ctx)
     if req.prefix:
         messages.append({"role": "assistant", "content": req.prefix})
     body: JSON = {"model": req.model, "messages": messages, "stream": req.stream}
+    body.update(ollama_fields(ctx, notes))
     options: JSON = {}
     if req.temperature is not None:
         options["temperature"] = req.temperature
@@ -96,6 +101,8 @@ def parse_body(payload: dict[str, object], provider: str, api_key: str) -> list[
     text = as_text(message.get("content"))
     if text:
         items.append(TextDelta(text))
+    if "tool_calls" in message:
+        items.extend(ollama_tool_items(message))
     if payload.get("done") is True:
         found = usage(payload)
         if found:

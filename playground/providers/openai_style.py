@@ -32,6 +32,8 @@ from playground.providers.request import (
     resolve_thinking,
 )
 from playground.providers.sse import SSEEvent
+from playground.providers.tool_request import check_tools, openai_fields, openai_messages
+from playground.providers.tool_stream import openai_tool_items
 
 FORBIDS_THINKING = {
     "dashscope": "DashScope partial mode cannot think.",
@@ -62,7 +64,8 @@ def build(ctx: Context) -> Plan:
     forbidden = FORBIDS_THINKING.get(dialect, "")
     thinking, more = resolve_thinking(ctx, has_prefix=has_prefix, forbidden=forbidden)
     notes += more
-    messages = _messages(ctx)
+    notes += check_tools(ctx, has_prefix=has_prefix)
+    messages = _messages(ctx) + openai_messages(ctx, notes)
     body: JSON = {"model": req.model, "messages": messages}
     if has_prefix:
         message, thinking = _prefix_message(ctx, thinking, notes)
@@ -77,6 +80,7 @@ def build(ctx: Context) -> Plan:
         url = join_url(ctx.base_url, "/beta/chat/completions", drop=("/beta", "/v1"))
     else:
         url = join_url(ctx.base_url, "/chat/completions", drop=("/chat/completions",))
+    body.update(openai_fields(ctx, url, notes))
     echo = req.prefix if dialect in MAY_ECHO and has_prefix else ""
     return make_plan(ctx, url, body, notes, "openai", echo=echo)
 
@@ -167,6 +171,7 @@ def _build_fim(ctx: Context) -> Plan:
         )
     if not ctx.model.fim:
         raise unsupported(f"{ctx.model.id} on {ctx.name} does not support fill-in-the-middle.")
+    check_tools(ctx, has_prefix=True)  # refuses tools: FIM has no place for them
     if req.json_mode:
         raise unsupported("Fill-in-the-middle requests cannot use JSON mode.")
     notes = ignored_extras(ctx, reasoning=True, speaker=False)
@@ -224,6 +229,8 @@ def parse_object(payload: dict[str, object], provider: str, api_key: str) -> lis
     text = _content_text(delta.get("content")) or as_text(first.get("text"))
     if text:
         items.append(TextDelta(text))
+    if "tool_calls" in delta:
+        items.extend(openai_tool_items(delta["tool_calls"]))
     # Kimi reports usage inside the choice; everyone else at the top level.
     found = usage(first.get("usage")) or usage(payload.get("usage"))
     if found:

@@ -19,6 +19,7 @@ from playground.providers.base import (
     Usage,
 )
 from playground.providers.errors import ProviderError
+from playground.providers.tools import ToolCallDelta
 
 
 class Marker(Enum):
@@ -26,7 +27,7 @@ class Marker(Enum):
     MALFORMED = "malformed"
 
 
-Item = TextDelta | ReasoningDelta | Usage | Finish | ProviderError | Marker
+Item = TextDelta | ReasoningDelta | ToolCallDelta | Usage | Finish | ProviderError | Marker
 
 FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",

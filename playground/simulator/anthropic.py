@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from playground.simulator import tools as sim_tools
 from playground.simulator.errors import Rejected, error_body
 from playground.simulator.exchange import Exchange, encode_json
 from playground.simulator.faults import Call, model_options, respond
 from playground.simulator.generate import Ask, Delta, Generation, generate, plan
+from playground.simulator.tools import SimCall, ToolDelta
 
 NO_PREFILL = (
     "This model does not support assistant message prefill. "
@@ -30,7 +32,12 @@ SYSTEM_ROLE = (
     'messages: Unexpected role "system". The Messages API accepts a top-level `system` '
     'parameter, not "system" as an input message role.'
 )
-STOP_REASONS = {"end": "end_turn", "stop": "stop_sequence", "length": "max_tokens"}
+STOP_REASONS = {
+    "end": "end_turn",
+    "stop": "stop_sequence",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+}
 # "claude-opus-4-6", "claude-3-5-sonnet-…", OpenRouter's "claude-sonnet-4.6".
 _VERSION = re.compile(r"claude-(?:[a-z]+-)?(\d+)(?:[-.](\d{1,2}))?(?=[-.]|$)")
 
@@ -73,6 +80,8 @@ class AnthropicWire:
     provider: str = "anthropic"
     content_type: str = "text/event-stream; charset=utf-8"
     ident: str = field(default_factory=lambda: "msg_sim" + uuid.uuid4().hex[:20])
+    calls: tuple[SimCall, ...] = ()  # the tool_use blocks this answer makes (tools.py)
+    open_block: int | None = None  # the tool_use block being streamed
 
     def _message(self, content: list[dict[str, Any]], gen: Generation | None) -> dict[str, Any]:
         return {
@@ -90,8 +99,11 @@ class AnthropicWire:
         }
 
     def opening(self) -> list[bytes]:
-        """Return message_start, content_block_start and a ping."""
+        """Return message_start, content_block_start and a ping (no text block before tools)."""
         block = {"type": "text", "text": ""}
+        if self.calls:
+            start = {"type": "message_start", "message": self._message([], None)}
+            return [_event("message_start", start), self.keepalive()]
         return [
             _event("message_start", {"type": "message_start", "message": self._message([], None)}),
             _event(
@@ -102,17 +114,36 @@ class AnthropicWire:
         ]
 
     def delta(self, delta: Delta) -> bytes:
-        """Return one text_delta."""
+        """Return one text_delta, or a tool_use block's start or input_json_delta."""
+        if isinstance(delta, ToolDelta):
+            return self._tool_delta(delta)
         text = {"type": "text_delta", "text": delta.text}
         return _event(
             "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": text}
         )
 
+    def _tool_delta(self, delta: ToolDelta) -> bytes:
+        frames = []
+        if delta.first:
+            if self.open_block is not None:
+                stop = {"type": "content_block_stop", "index": self.open_block}
+                frames.append(_event("content_block_stop", stop))
+            self.open_block = delta.index
+            block = {"type": "tool_use", "id": delta.call_id, "name": delta.name, "input": {}}
+            start = {"type": "content_block_start", "index": delta.index, "content_block": block}
+            frames.append(_event("content_block_start", start))
+        if delta.text:
+            piece = {"type": "input_json_delta", "partial_json": delta.text}
+            body = {"type": "content_block_delta", "index": delta.index, "delta": piece}
+            frames.append(_event("content_block_delta", body))
+        return b"".join(frames)
+
     def closing(self, gen: Generation) -> list[bytes]:
         """Return content_block_stop, message_delta (stop reason, usage) and message_stop."""
         stop = {"stop_reason": STOP_REASONS[gen.finish], "stop_sequence": gen.stop_sequence}
+        last = self.open_block if self.open_block is not None else 0
         return [
-            _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            _event("content_block_stop", {"type": "content_block_stop", "index": last}),
             _event(
                 "message_delta",
                 {
@@ -138,6 +169,17 @@ class AnthropicWire:
 
     def body(self, gen: Generation) -> dict[str, Any]:
         """Return the non-streaming message."""
+        if self.calls:
+            blocks = [
+                {
+                    "type": "tool_use",
+                    "id": c.id,
+                    "name": c.name,
+                    "input": sim_tools.arguments_object(c),
+                }
+                for c in self.calls
+            ]
+            return self._message(blocks, gen)
         return self._message([{"type": "text", "text": gen.text}], gen)
 
     def body_keepalive(self) -> None:
@@ -187,6 +229,13 @@ async def handle_messages(ex: Exchange, call: Call) -> None:
     """Answer a Messages API request."""
     body = call.body
     model, messages = _validate(body, call.headers)
+    offered = sim_tools.read_anthropic_tools(body)
+    choice = sim_tools.anthropic_choice(body, offered)
+    thinking = body.get("thinking")
+    thinks = isinstance(thinking, dict) and thinking.get("type") == "enabled"
+    if choice.mode in ("required", "function") and thinks:
+        raise Rejected(sim_tools.ANTHROPIC_THINKING_FORCED)
+    results = sim_tools.anthropic_results(messages, bool(offered))
     prefill = messages[-1]["role"] == "assistant"
     prefix = _check_prefill(model, body, messages[-1]) if prefill else ""
     options = model_options(model)
@@ -204,7 +253,20 @@ async def handle_messages(ex: Exchange, call: Call) -> None:
         stop=tuple(body.get("stop_sequences", [])),
         max_tokens=body["max_tokens"],
         seed=seed,
+        tool_results=results,
     )
+    parallel = "-parallel" in model
+    chosen = sim_tools.choose(
+        offered, choice, ask.topic, after_results=bool(results), parallel=parallel
+    )
+    if chosen and not prefill:
+        bad = options.fault == "badargs"
+        calls = sim_tools.make_calls("anthropic", chosen, ask.topic, seed, bad=bad)
+        gen = sim_tools.generation(calls, ask.input_text)
+        wire = AnthropicWire(model, gen.input_tokens, calls=tuple(calls))
+        deltas = sim_tools.call_deltas(calls, seed)
+        await respond(ex, wire, gen, deltas, options, call.timing, stream)
+        return
     gen = generate(ask)
     wire = AnthropicWire(model, gen.input_tokens)
     await respond(ex, wire, gen, plan(gen, seed), options, call.timing, stream)

@@ -47,6 +47,7 @@ FAULTS = (
     "echokey",
     "flood",
     "bigline",
+    "badargs",  # tools.py: a call's arguments that do not match the function's schema
 )
 _STATUS_FAULTS = {"429": "rate_limit", "500": "server", "503": "overloaded"}
 _FAULT = re.compile(r"-fault-([a-z0-9]+)")

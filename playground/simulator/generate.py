@@ -43,6 +43,7 @@ class Ask:
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
     seed: int = 0
+    tool_results: tuple[tuple[str, str], ...] = ()  # (function name, result) to answer from
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class Generation:
 
     reasoning: str
     text: str
-    finish: str  # "end" (natural), "stop" (a stop sequence matched) or "length"
+    finish: str  # "end" (natural), "stop" (a stop sequence matched), "length" or "tool_calls"
     stop_sequence: str | None
     input_tokens: int
     output_tokens: int
@@ -151,6 +152,8 @@ def _body(ask: Ask, rng: random.Random) -> str:
         return _fim_middle(prefix, ask.suffix, rng)
     if ask.json_mode and (ask.fresh or not prefix.lstrip().startswith("{")):
         return "{" + _json("{", ask, target)
+    if ask.fresh and ask.tool_results:
+        return _tool_answer(ask.tool_results, rng, target)
     if ask.fresh:
         return _fresh(ask.topic, rng, target)
     fence = _FENCE.findall(prefix)
@@ -247,6 +250,13 @@ def _fresh(topic: str, rng: random.Random, target: int) -> str:
     if is_cjk(topic):
         return corpus.CJK_FRESH_OPENER + _prose("。", rng, target, cjk=True)
     return corpus.FRESH_OPENER + _prose(".", rng, target, cjk=False)
+
+
+def _tool_answer(results: tuple[tuple[str, str], ...], rng: random.Random, target: int) -> str:
+    """Return a text answer that uses each tool result (quoted, so a test can find it)."""
+    parts = [f"{name} returned {content.strip()[:300]}" for name, content in results]
+    lead = "Thanks for the results. " + "; ".join(parts) + "."
+    return lead + _prose(".", rng, max(10, target // 3), cjk=False)
 
 
 def _reasoning(ask: Ask, rng: random.Random) -> str:

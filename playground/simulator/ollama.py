@@ -6,15 +6,18 @@ means no cap) and `options.stop` holds the stop sequences. Errors are `{"error":
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from playground.simulator import tools as sim_tools
 from playground.simulator.errors import Rejected
 from playground.simulator.exchange import Exchange, encode_json
 from playground.simulator.faults import Call, model_options, respond
 from playground.simulator.generate import Ask, Delta, Generation, generate, plan
+from playground.simulator.tools import SimCall, ToolDelta
 
 MIDSTREAM_MESSAGE = "an error was encountered while running the model: unexpected EOF"
 
@@ -36,6 +39,7 @@ class OllamaWire:
     content_type: str = "application/x-ndjson"
     started_ns: int = field(default_factory=time.monotonic_ns)
     first_token_ns: int | None = None
+    calls: tuple[SimCall, ...] = ()  # the tool calls this answer makes (tools.py)
 
     def _head(self) -> dict[str, Any]:
         return {"model": self.model, "created_at": _now_iso()}
@@ -48,7 +52,11 @@ class OllamaWire:
         """Return one `done: false` line."""
         if self.first_token_ns is None:
             self.first_token_ns = time.monotonic_ns()
-        message = {"role": "assistant", "content": delta.text}
+        message: dict[str, Any] = {"role": "assistant", "content": delta.text}
+        if isinstance(delta, ToolDelta):
+            # Ollama sends each call whole, its arguments as an object.
+            function = {"name": delta.name, "arguments": json.loads(delta.text)}
+            message = {"role": "assistant", "content": "", "tool_calls": [{"function": function}]}
         return _line({**self._head(), "message": message, "done": False})
 
     def _final(self, gen: Generation, content: str) -> dict[str, Any]:
@@ -85,7 +93,13 @@ class OllamaWire:
 
     def body(self, gen: Generation) -> dict[str, Any]:
         """Return the non-streaming response."""
-        return self._final(gen, gen.text)
+        final = self._final(gen, gen.text)
+        if self.calls:
+            final["message"]["tool_calls"] = [
+                {"function": {"name": c.name, "arguments": sim_tools.arguments_object(c)}}
+                for c in self.calls
+            ]
+        return final
 
     def body_keepalive(self) -> None:
         """Return None: nothing is sent before a non-streaming body."""
@@ -129,6 +143,10 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
         raise Rejected("messages must be a non-empty list of messages with a role")
     limit, stop = _read_options(body)
     options = model_options(model)
+    offered = sim_tools.read_function_tools(body)
+    if offered and model.split(":")[0].startswith("gemma3"):
+        raise Rejected(f"registry.ollama.ai/library/{model} does not support tools")
+    results = sim_tools.ollama_results(messages)
     stream = body.get("stream", True) is not False
     ex.record.stream = stream
     prefill = messages[-1]["role"] == "assistant"
@@ -144,7 +162,23 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
         stop=stop,
         max_tokens=limit,
         seed=seed,
+        tool_results=results,
     )
+    chosen = sim_tools.choose(
+        offered,
+        sim_tools.Choice("auto"),  # Ollama has no tool_choice
+        ask.topic,
+        after_results=bool(results),
+        parallel="-parallel" in model,
+    )
+    if chosen and not prefill:
+        bad = options.fault == "badargs"
+        calls = sim_tools.make_calls("ollama", chosen, ask.topic, seed, bad=bad)
+        gen = sim_tools.generation(calls, ask.input_text)
+        wire = OllamaWire(model, calls=tuple(calls))
+        deltas = sim_tools.call_deltas(calls, seed, whole=True)
+        await respond(ex, wire, gen, deltas, options, call.timing, stream)
+        return
     gen = generate(ask)
     wire = OllamaWire(model)
     await respond(ex, wire, gen, plan(gen, seed), options, call.timing, stream)

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from playground.simulator import tools as sim_tools
 from playground.simulator.anthropic import NO_PREFILL, refuses_prefill
 from playground.simulator.errors import Rejected
 from playground.simulator.exchange import Exchange
-from playground.simulator.faults import Call, model_options, respond
+from playground.simulator.faults import Call, ModelOptions, model_options, respond
 from playground.simulator.generate import Ask, generate, plan
 from playground.simulator.openai_wire import OpenAIWire
 
@@ -266,6 +267,13 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
     chat = read_chat(call.body)
     decision = RULES[call.provider](chat, call.endpoint)
     options = model_options(chat.model)
+    offered = sim_tools.read_function_tools(call.body)
+    choice = sim_tools.openai_choice(call.body, offered)
+    if call.provider == "deepseek":
+        sim_tools.check_deepseek_strict(offered, call.endpoint)
+    if call.provider == "mistral":
+        sim_tools.check_mistral_ids(chat.messages)
+    results = sim_tools.openai_results(chat.messages)
     limit = call.body.get("max_tokens", call.body.get("max_completion_tokens"))
     format_ = call.body.get("response_format")
     stream = call.body.get("stream") is True
@@ -284,13 +292,44 @@ async def handle_chat(ex: Exchange, call: Call) -> None:
         stop=chat.stop,
         max_tokens=max_tokens_of(limit),
         seed=seed,
+        tool_results=results,
     )
+    if decision.fresh:
+        chosen = sim_tools.choose(
+            offered,
+            choice,
+            ask.topic,
+            after_results=bool(results),
+            parallel="-parallel" in chat.model,
+        )
+        if chosen:
+            bad = options.fault == "badargs"
+            calls = sim_tools.make_calls(call.provider, chosen, ask.topic, seed, bad=bad)
+            await _answer_with_calls(ex, call, chat.model, calls, ask, options, stream)
+            return
     gen = generate(ask)
     echo = chat.prefix if decision.echo else ""
     deltas = plan(gen, seed, echo=echo, split_echo=decision.split_echo)
     usage = call.body.get("stream_options")
     include_usage = isinstance(usage, dict) and usage.get("include_usage") is True
     wire = OpenAIWire(call.provider, chat.model, include_usage=include_usage, echo=echo)
+    await respond(ex, wire, gen, deltas, options, call.timing, stream)
+
+
+async def _answer_with_calls(
+    ex: Exchange,
+    call: Call,
+    model: str,
+    calls: list[sim_tools.SimCall],
+    ask: Ask,
+    options: ModelOptions,
+    stream: bool,
+) -> None:
+    gen = sim_tools.generation(calls, ask.input_text)
+    usage = call.body.get("stream_options")
+    include_usage = isinstance(usage, dict) and usage.get("include_usage") is True
+    wire = OpenAIWire(call.provider, model, include_usage=include_usage, calls=tuple(calls))
+    deltas = sim_tools.call_deltas(calls, ask.seed)
     await respond(ex, wire, gen, deltas, options, call.timing, stream)
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from playground.simulator.errors import error_body
 from playground.simulator.exchange import encode_json
 from playground.simulator.generate import Delta, Generation
+from playground.simulator.tools import SimCall, ToolDelta
 
-FINISH = {"end": "stop", "stop": "stop", "length": "length"}
+FINISH = {"end": "stop", "stop": "stop", "length": "length", "tool_calls": "tool_calls"}
 # SGLang reports a natural end as the EOS token id (CoresHub's documented sample shows 1).
 EOS_TOKEN_ID = 1
 MIDSTREAM_MESSAGE = "The upstream model failed while generating. Please retry."
@@ -37,6 +38,7 @@ class OpenAIWire:
     include_usage: bool = False
     fim: bool = False
     echo: str = ""  # prepended to the non-streaming text (Mistral, vLLM `echo`)
+    calls: tuple[SimCall, ...] = ()  # the tool calls this answer makes (tools.py)
     content_type: str = "text/event-stream; charset=utf-8"
     ident: str = field(default_factory=lambda: "chatcmpl-" + uuid.uuid4().hex[:24])
     created: int = field(default_factory=lambda: int(time.time()))
@@ -71,7 +73,9 @@ class OpenAIWire:
         return frames
 
     def delta(self, delta: Delta) -> bytes:
-        """Return one content or reasoning chunk."""
+        """Return one content, reasoning or tool-call chunk."""
+        if isinstance(delta, ToolDelta):
+            return sse(self._envelope([self._choice({"tool_calls": [_tool_piece(delta)]})], True))
         key = "reasoning_content" if delta.kind == "reasoning" else "content"
         return sse(self._envelope([self._choice({key: delta.text})], chunk=True))
 
@@ -118,6 +122,8 @@ class OpenAIWire:
             choice = {"text": text, "index": 0, "logprobs": None}
         else:
             message: dict[str, Any] = {"role": "assistant", "content": text}
+            if self.calls:
+                message["tool_calls"] = [_whole_call(call) for call in self.calls]
             if gen.reasoning:
                 message["reasoning_content"] = gen.reasoning
             choice = {"index": 0, "message": message, "logprobs": None}
@@ -148,6 +154,19 @@ class OpenAIWire:
                 details = {"reasoning_tokens": gen.reasoning_tokens}
                 usage["completion_tokens_details"] = details
         return usage
+
+
+def _tool_piece(delta: ToolDelta) -> dict[str, Any]:
+    """Return a streamed tool_calls entry: id, type and name only on a call's first piece."""
+    if delta.first:
+        function = {"name": delta.name, "arguments": delta.text}
+        return {"index": delta.index, "id": delta.call_id, "type": "function", "function": function}
+    return {"index": delta.index, "function": {"arguments": delta.text}}
+
+
+def _whole_call(call: SimCall) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": call.arguments}
+    return {"id": call.id, "type": "function", "function": function}
 
 
 def _matched_stop(gen: Generation) -> str | int | None:
