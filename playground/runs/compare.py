@@ -42,7 +42,7 @@ from .forms import (
     format_stop,
     text_problem,
 )
-from .models import Run, RunColumn, RunLimitReached, summarize
+from .models import ColumnRuleError, Run, RunColumn, summarize
 from .templatetags.run_tags import segment_metrics
 
 DEFAULT_TARGETS = 3
@@ -220,7 +220,7 @@ def _used_column(run: Run | None, position: str | None) -> RunColumn | None:
 
 def _page_context(request: HttpRequest, **parts: Any) -> dict[str, Any]:
     user = request.user
-    credentials = list(Credential.objects.for_user(user))
+    credentials = list(Credential.objects.usable_by(user))
     provider_ids = {credential.provider for credential in credentials}
     return {
         **parts,
@@ -387,8 +387,8 @@ def start_run(request: HttpRequest, submission: CompareSubmission) -> StartResul
             # Only the variables the prompt uses: values posted for nothing are not kept.
             variables={k: v for k, v in submission.variables.items() if v and k in used},
         )
-    except RunLimitReached as full:
-        return StartResult(errors=[str(full)])
+    except ColumnRuleError as refused:  # the run cap, or a team credential's rules
+        return StartResult(errors=[str(refused)])
     return StartResult(run=run)
 
 
@@ -423,8 +423,8 @@ def rerun(request: HttpRequest, run: Run) -> StartResult:
             template=run.template,
             variables=run.variables,
         )
-    except RunLimitReached as full:
-        return StartResult(errors=[str(full)])
+    except ColumnRuleError as refused:  # the run cap, or a team credential's rules
+        return StartResult(errors=[str(refused)])
     return StartResult(run=new)
 
 
@@ -514,7 +514,7 @@ def new_target_row(request: HttpRequest) -> dict[str, Any]:
     return {
         "form": form,
         "index": index,
-        "credentials": list(Credential.objects.for_user(request.user)),
+        "credentials": list(Credential.objects.usable_by(request.user)),
     }
 
 

@@ -206,7 +206,7 @@ class TargetForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["credential"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = Credential.objects.for_user(user)
+        field.queryset = Credential.objects.usable_by(user)
 
     def clean_model(self) -> str:
         return str(self.cleaned_data["model"]).strip()

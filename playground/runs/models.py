@@ -105,6 +105,13 @@ def hold_run_slot(user_id: int) -> None:
         raise RunLimitReached(limit)
 
 
+def _reserve_team_use(run: Run) -> None:
+    """Reserve team-credential budget for the run's waiting requests (TeamUseRefused if not)."""
+    from playground.keys.team_runs import reserve_team_use
+
+    reserve_team_use(run)
+
+
 class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: User) -> RunQuerySet:
         """Return the runs `user` owns."""
@@ -171,6 +178,7 @@ class RunQuerySet(models.QuerySet["Run"]):
                 Segment.objects.create(
                     column=column, index=0, prefix=run.prefix, reasoning_prefix=run.reasoning_prefix
                 )
+            _reserve_team_use(run)
         return run
 
     def mark_interrupted(self) -> int:
@@ -286,6 +294,7 @@ class Run(models.Model):
             if not Run.objects.filter(pk=self.pk).live().exists():
                 hold_run_slot(self.user_id)
             action()
+            _reserve_team_use(self)
             self.reopen()
 
     def refresh_status(self) -> None:

@@ -20,6 +20,7 @@ from django.db import close_old_connections, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from playground.keys.team_runs import gate_team_column, settle_team_use
 from playground.providers import (
     CompletionRequest,
     Deadlines,
@@ -147,6 +148,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
         return ColumnJob(column.position, target, request, refusal=refusal)
     target = credential.target()
     try:
+        request = gate_team_column(run, column, segment, request)
         prepared = prepare(target, request)
     except ProviderError as refusal:
         return ColumnJob(column.position, target, request, refusal=refusal)
@@ -292,6 +294,7 @@ def persist(
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 Segment.objects.filter(pk=segment.pk).update(**fields)
+            settle_team_use(plan.segments.values())
             plan.run.refresh_status()
     finally:
         connection.close()
