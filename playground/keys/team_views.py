@@ -93,7 +93,7 @@ def team_add(request: AuthedRequest, code: UUID) -> HttpResponse:
         f"Added “{credential.label}” to {me.team.name}. Members can run with it; nobody can "
         "see the key.",
     )
-    return redirect("keys:team", code=me.team.code)
+    return redirect("teamkeys:index", code=me.team.code)
 
 
 @require_http_methods(["GET", "POST"])
@@ -107,14 +107,14 @@ def team_replace_key(request: AuthedRequest, code: UUID, credential: UUID) -> Ht
     if form.is_bound and form.is_valid():
         form.save()
         messages.success(request, f"Replaced the key of “{instance.label}”.")
-        return redirect("keys:team", code=me.team.code)
+        return redirect("teamkeys:index", code=me.team.code)
     context = {
         "team": me.team,
         "credential": instance,
         "form": form,
         "title": "Replace the key",
-        "action_url": reverse("keys:team_replace_key", args=[me.team.code, instance.code]),
-        "back_url": reverse("keys:team", args=[me.team.code]),
+        "action_url": reverse("teamkeys:replace_key", args=[me.team.code, instance.code]),
+        "back_url": reverse("teamkeys:index", args=[me.team.code]),
     }
     return render(request, "keys/team_edit.html", context)
 
@@ -131,7 +131,7 @@ def team_delete(request: AuthedRequest, code: UUID, credential: UUID) -> HttpRes
     label = instance.label
     instance.delete()  # keys/signals.py stops its columns in flight once this commits
     messages.success(request, f"Deleted “{label}”. Runs in flight with it were stopped.")
-    return redirect("keys:team", code=me.team.code)
+    return redirect("teamkeys:index", code=me.team.code)
 
 
 @require_POST
@@ -144,7 +144,7 @@ def team_settings(request: AuthedRequest, code: UUID) -> HttpResponse:
         form.save()
         allowed = "may" if me.team.editors_add_credentials else "may no longer"
         messages.success(request, f"Editors {allowed} add keys to {me.team.name}.")
-    return redirect("keys:team", code=me.team.code)
+    return redirect("teamkeys:index", code=me.team.code)
 
 
 def _usage_context(me: Membership, **extra: Any) -> dict[str, Any]:
@@ -259,7 +259,7 @@ def team_budget(request: AuthedRequest, code: UUID, kind: str, pk: int) -> HttpR
         messages.success(request, f"{name} has no monthly budget now.")
     else:
         messages.success(request, f"{name} may use {tokens:,} tokens a month.")
-    return redirect(f"{reverse('keys:team_usage', args=[team.code])}#budgets")
+    return redirect(f"{reverse('teamkeys:usage', args=[team.code])}#budgets")
 
 
 @require_GET

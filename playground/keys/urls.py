@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import team_views, views
+from . import views
 
 app_name = "keys"
 urlpatterns = [
@@ -16,28 +16,4 @@ urlpatterns = [
     path("<uuid:code>/endpoint/", views.endpoint, name="endpoint"),
     path("<uuid:code>/delete/", views.delete, name="delete"),
     path("<uuid:code>/probe/", views.probe, name="probe"),
-]
-
-# Team credentials (team_views.py): under the team's code.
-urlpatterns += [
-    path("teams/<uuid:code>/", team_views.team_keys, name="team"),
-    path("teams/<uuid:code>/add/", team_views.team_add, name="team_add"),
-    path("teams/<uuid:code>/settings/", team_views.team_settings, name="team_settings"),
-    path("teams/<uuid:code>/usage/", team_views.team_usage, name="team_usage"),
-    path("teams/<uuid:code>/audit.csv", team_views.team_audit_csv, name="team_audit_csv"),
-    path(
-        "teams/<uuid:code>/budgets/<str:kind>/<int:pk>/",
-        team_views.team_budget,
-        name="team_budget",
-    ),
-    path(
-        "teams/<uuid:code>/<uuid:credential>/key/",
-        team_views.team_replace_key,
-        name="team_replace_key",
-    ),
-    path(
-        "teams/<uuid:code>/<uuid:credential>/delete/",
-        team_views.team_delete,
-        name="team_delete",
-    ),
 ]

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from django.http import HttpResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLPattern, reverse
 
 from playground.accounts.models import Team, User
+from playground.keys import team_urls
 from playground.keys.audit_csv import safe_cell
 from playground.keys.models import Credential, TeamBudget, TeamUse
 from playground.keys.team_runs import TeamUseRefused, reserve_team_use
@@ -40,7 +41,7 @@ class Scene:
 
 def _add(scene: Scene) -> HttpResponse:
     data = {"provider": "deepseek", "label": "Added here", "api_key": NEW_KEY, "base_url": ""}
-    return scene.client.post(reverse("keys:team_add", args=[scene.team.code]), data)
+    return scene.client.post(reverse("teamkeys:add", args=[scene.team.code]), data)
 
 
 def _use(scene: Scene) -> HttpResponse:
@@ -48,11 +49,11 @@ def _use(scene: Scene) -> HttpResponse:
 
 
 def _see_usage(scene: Scene) -> HttpResponse:
-    return scene.client.get(reverse("keys:team_usage", args=[scene.team.code]))
+    return scene.client.get(reverse("teamkeys:usage", args=[scene.team.code]))
 
 
 def _delete(scene: Scene) -> HttpResponse:
-    url = reverse("keys:team_delete", args=[scene.team.code, scene.credential.code])
+    url = reverse("teamkeys:delete", args=[scene.team.code, scene.credential.code])
     return scene.client.post(url)
 
 
@@ -128,7 +129,7 @@ def test_it_applies_the_team_credential_rules(
 def test_only_owners_turn_the_editor_setting_on(
     team: Team, bob_client: Client, alice_client: Client
 ) -> None:
-    url = reverse("keys:team_settings", args=[team.code])
+    url = reverse("teamkeys:settings", args=[team.code])
     assert bob_client.post(url, {"editors_add_credentials": "on"}).status_code == 403
     team.refresh_from_db()
     assert not team.editors_add_credentials
@@ -239,7 +240,7 @@ def test_the_usage_page_shows_members_credentials_and_the_trail(
         settled_at=run.created_at, status="done", tokens=42, input_tokens=12, output_tokens=30
     )
 
-    body = alice_client.get(reverse("keys:team_usage", args=[team.code])).content.decode()
+    body = alice_client.get(reverse("teamkeys:usage", args=[team.code])).content.decode()
 
     assert "victor" in body and "Shared DeepSeek" in body
     assert '<svg class="usage-chart"' in body and "victor, 42 tokens" in body
@@ -249,7 +250,7 @@ def test_the_usage_page_shows_members_credentials_and_the_trail(
 def test_an_owner_sets_and_clears_a_budget_and_bad_input_keeps_the_page(
     team: Team, victor: User, alice_client: Client
 ) -> None:
-    url = reverse("keys:team_budget", args=[team.code, "m", victor.pk])
+    url = reverse("teamkeys:budget", args=[team.code, "m", victor.pk])
     assert alice_client.post(url, {f"m{victor.pk}-monthly_tokens": "12000"}).status_code == 302
     assert TeamBudget.objects.get(user=victor).monthly_tokens == 12000
 
@@ -269,7 +270,7 @@ def test_the_audit_csv_has_no_secret_and_no_formula(
     credential = make_team_credential(team, alice, label='=HYPERLINK("x")')
     start_run(victor, [(credential, "@SUM(1)")], params={"max_tokens": 10})
 
-    response = alice_client.get(reverse("keys:team_audit_csv", args=[team.code]))
+    response = alice_client.get(reverse("teamkeys:audit_csv", args=[team.code]))
 
     body = response.content.decode()
     rows = list(csv.reader(io.StringIO(body)))
@@ -293,8 +294,37 @@ def test_members_see_the_keys_but_not_their_last_four(
     team: Team, alice: User, victor_client: Client, alice_client: Client
 ) -> None:
     make_team_credential(team, alice)
-    url = reverse("keys:team", args=[team.code])
+    url = reverse("teamkeys:index", args=[team.code])
     member_page: Any = victor_client.get(url).content.decode()
     owner_page: Any = alice_client.get(url).content.decode()
     assert "Shared DeepSeek" in member_page and "…6789" not in member_page
     assert "…6789" in owner_page
+
+
+@pytest.mark.parametrize("pattern", team_urls.urlpatterns, ids=lambda pattern: pattern.name)
+def test_every_team_key_url_sends_anonymous_visitors_to_log_in(
+    client: Client, team: Team, alice: User, pattern: URLPattern
+) -> None:
+    credential = make_team_credential(team, alice)
+    kwargs: dict[str, object] = {"code": team.code}
+    if "credential" in pattern.pattern.converters:
+        kwargs["credential"] = credential.code
+    if "kind" in pattern.pattern.converters:
+        kwargs |= {"kind": "m", "pk": alice.pk}
+    url = reverse(f"teamkeys:{pattern.name}", kwargs=kwargs)
+    for response in (client.get(url), client.post(url)):
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("accounts:login"))
+    assert Credential.objects.filter(pk=credential.pk).exists()
+
+
+def test_a_team_key_of_another_team_answers_404(
+    team: Team, alice: User, charlie: User, alice_client: Client
+) -> None:
+    other = Team.objects.get(name="Other")
+    foreign = make_team_credential(other, charlie)
+    for name in ("teamkeys:replace_key", "teamkeys:delete"):
+        url = reverse(name, args=[team.code, foreign.code])
+        assert alice_client.get(url).status_code == 404
+        assert alice_client.post(url, {"api_key": "sk-hijack-key-0000"}).status_code == 404
+    assert Credential.objects.get(pk=foreign.pk).key_ciphertext == foreign.key_ciphertext
