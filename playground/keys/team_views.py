@@ -13,7 +13,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -225,6 +225,8 @@ def team_budget(request: AuthedRequest, code: UUID, kind: str, pk: int) -> HttpR
     me = _membership(request, code)
     _require(me.may_manage_credentials)
     team = me.team
+    if pk >= 2**63:  # past any id: an integer the database cannot even compare
+        raise Http404("No such member or key.")
     if kind == "m":
         subject = get_object_or_404(team.memberships.select_related("user"), user_id=pk)
         lookup: dict[str, Any] = {"team": team, "user": subject.user, "credential": None}
