@@ -24,6 +24,10 @@ class Purpose(IntEnum):
 
     RUNS = 1
     PROBES = 2
+    # Team credential budgets (playground/runs/team_keys.py): the id is a membership's or a
+    # credential's, not a user's; the lock works the same for any id below 2**48.
+    TEAM_MEMBER = 3
+    TEAM_CREDENTIAL = 4
 
 
 def hold_user_lock(purpose: Purpose, user_id: int) -> None:

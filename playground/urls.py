@@ -9,6 +9,7 @@ urlpatterns = [
     path("", accounts_views.landing, name="landing"),
     path("home/", accounts_views.home, name="home"),
     path("accounts/", include("playground.accounts.urls")),
+    path("keys/teams/", include("playground.keys.team_urls")),
     path("keys/", include("playground.keys.urls")),
     path("templates/", include("playground.prompts.urls")),
     path("runs/", include("playground.runs.urls")),

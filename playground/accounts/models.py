@@ -46,6 +46,8 @@ class Team(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=80)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Whether editors, not only owners, may add credentials to the team (docs/team-credentials.md).
+    editors_add_credentials = models.BooleanField(default=False)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
 
     objects = TeamQuerySet.as_manager()
@@ -111,6 +113,27 @@ class Membership(models.Model):
     def can_edit(self) -> bool:
         """Return whether this member may edit the team's shared templates."""
         return self.role in (Role.OWNER, Role.EDITOR)
+
+    # Team credentials (docs/team-credentials.md): every rule of who may do what, in one place.
+    @property
+    def may_add_credentials(self) -> bool:
+        """Return whether this member may add a credential to the team."""
+        return self.is_owner or (self.role == Role.EDITOR and self.team.editors_add_credentials)
+
+    @property
+    def may_use_credentials(self) -> bool:
+        """Return whether this member may run with the team's credentials (every member may)."""
+        return self.role in (Role.OWNER, Role.EDITOR, Role.VIEWER)
+
+    @property
+    def may_manage_credentials(self) -> bool:
+        """Return whether this member may delete or re-key team credentials and set budgets."""
+        return self.is_owner
+
+    @property
+    def may_see_usage(self) -> bool:
+        """Return whether this member may see everyone's usage, the budgets and the audit trail."""
+        return self.is_owner
 
     def is_last_owner(self) -> bool:
         """Return whether this member is the team's only owner."""

@@ -1,7 +1,9 @@
-"""Credentials: one user's API key for one provider, encrypted at rest.
+"""Credentials: one API key for one provider, encrypted at rest: a user's own, or a team's.
 
 The plaintext key is reachable only through `Credential.reveal_key()`, which only the code that
-calls a provider uses. Everything a page shows comes from `key_last4`.
+calls a provider uses. Everything a page shows comes from `key_last4`. A team credential has
+`team` set (its `user` is who added it); members run with it and never see it
+(docs/team-credentials.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Prefetch, Window
+from django.db.models import F, Prefetch, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -36,7 +38,7 @@ from playground.providers.probe import PROBE_DEADLINES
 from . import crypto
 
 if TYPE_CHECKING:
-    from playground.accounts.models import User
+    from playground.accounts.models import Team, User
 
 # How the form names each dialect a user may pick (the catalog's dialect_choices).
 DIALECT_LABELS = {
@@ -88,8 +90,27 @@ SIMULATOR_SET = [
 
 class CredentialQuerySet(models.QuerySet["Credential"]):
     def for_user(self, user: User) -> CredentialQuerySet:
-        """Return the credentials that belong to `user` (and nobody else's, teammates included)."""
-        return self.filter(user=user)
+        """Return `user`'s own credentials: no teammate's, no team's (even one `user` added)."""
+        return self.filter(user=user, team__isnull=True)
+
+    def of_team(self, team: Team) -> CredentialQuerySet:
+        """Return the credentials that belong to `team`."""
+        return self.filter(team=team)
+
+    def usable_by(self, user: User) -> CredentialQuerySet:
+        """Return what `user` may run with: their own credentials, then their teams' credentials.
+
+        Membership is read at each call, so a member removed from a team stops seeing (and
+        being able to pick) its credentials at once.
+        """
+        own = Q(user=user, team__isnull=True)
+        teams = Q(team__memberships__user=user)
+        return (
+            self.filter(own | teams)
+            .select_related("team")
+            .order_by(F("team").asc(nulls_first=True), "created_at", "id")
+            .distinct()
+        )
 
     def with_latest_probes(self) -> CredentialQuerySet:
         """Return these credentials with `latest_probes`: the newest verdict for each model."""
@@ -138,8 +159,17 @@ class CredentialQuerySet(models.QuerySet["Credential"]):
 
 class Credential(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The owner of a personal credential; for a team credential, the member who added it.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="credentials"
+    )
+    # Set for a team credential: the team owns it, its members use it, none of them sees it.
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="credentials",
     )
     # A catalog id, checked by a validator rather than `choices` so that catalog edits need
     # no migration. Fixed after creation: another provider means another credential.
@@ -185,6 +215,19 @@ class Credential(models.Model):
             api_key=self.reveal_key(),
             dialect=self.effective_dialect,
         )
+
+    @property
+    def is_team(self) -> bool:
+        """Return whether a team owns this credential."""
+        return self.team_id is not None
+
+    @property
+    def choice_label(self) -> str:
+        """Return how the compare page names this credential among a user's choices."""
+        name = self.label if self.is_simulator else f"{self.label} · {self.provider_name}"
+        if self.team is not None:
+            return f"{name} · {self.team.name} team key"
+        return name
 
     @property
     def provider_name(self) -> str:
@@ -368,3 +411,8 @@ class ProbeSlot(models.Model):
 
     def __str__(self) -> str:
         return f"Probe slot of user {self.user_id} since {self.started_at:%H:%M:%S}"
+
+
+# The team-credential usage models live in their own module; importing them here registers them.
+from .usage import TeamBudget as TeamBudget  # noqa: E402
+from .usage import TeamUse as TeamUse  # noqa: E402

@@ -5,3 +5,16 @@ from django.apps import AppConfig
 
 class RunsConfig(AppConfig):
     name = "playground.runs"
+
+    def ready(self) -> None:
+        from playground.keys.usage import columns_to_stop
+
+        from . import stops
+
+        def stop(sender: object, columns: dict[str, set[int]], **kwargs: object) -> None:
+            """Press Stop on columns the keys app says must end (a removed member, a deleted
+            team key, a lowered budget): any process streaming them ends them, text kept."""
+            for code, positions in columns.items():
+                stops.request_stop(code, positions)
+
+        columns_to_stop.connect(stop, dispatch_uid="runs-stop-team-columns", weak=False)

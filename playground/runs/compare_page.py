@@ -184,7 +184,7 @@ def form_context(
 
 
 def _page_context(user: User, **parts: Any) -> dict[str, Any]:
-    credentials = list(Credential.objects.for_user(user))
+    credentials = list(Credential.objects.usable_by(user))
     provider_ids = {credential.provider for credential in credentials}
     return {
         **parts,

@@ -37,7 +37,7 @@ def new_target_row(request: AuthedRequest) -> dict[str, Any]:
     return {
         "form": form,
         "index": index,
-        "credentials": list(Credential.objects.for_user(request.user)),
+        "credentials": list(Credential.objects.usable_by(request.user)),
     }
 
 

@@ -26,7 +26,7 @@ from playground.providers.prompt import Prompt, Variable
 
 from .compare_page import submitted_prompt, template_for
 from .forms import CompareSubmission
-from .models import Run, RunLimitReached
+from .models import ColumnRuleError, Run
 
 
 @dataclass
@@ -109,8 +109,8 @@ def _start(
         run = Run.objects.start(
             user=user, prompt=prompt, targets=targets, template=template, variables=variables
         )
-    except RunLimitReached as full:
-        return StartResult(errors=[str(full)])
+    except ColumnRuleError as refused:  # the run cap, or a team credential's rules
+        return StartResult(errors=[str(refused)])
     return StartResult(run=run)
 
 

@@ -82,7 +82,7 @@ class TargetForm(forms.Form):
         field = cast(
             "forms.ModelChoiceField[Credential]", self.fields["credential"]
         )  # declared above
-        field.queryset = Credential.objects.for_user(user)
+        field.queryset = Credential.objects.usable_by(user)
 
     def clean_model(self) -> str:
         return str(self.cleaned_data["model"]).strip()

@@ -75,6 +75,13 @@ def run_slot(user_id: int, *, reopening: int | None = None) -> Iterator[None]:
         yield
 
 
+def _reserve_team_use(run: Run) -> None:
+    """Reserve team-credential budget for the run's waiting requests (TeamUseRefused if not)."""
+    from .team_keys import reserve_team_use
+
+    reserve_team_use(run)
+
+
 class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: User) -> RunQuerySet:
         """Return the runs `user` owns."""
@@ -164,6 +171,7 @@ class RunQuerySet(models.QuerySet["Run"]):
                 Segment.objects.create(
                     column=column, index=0, prefix=run.prefix, reasoning_prefix=run.reasoning_prefix
                 )
+            _reserve_team_use(run)
         return run
 
     def mark_interrupted(self) -> int:
@@ -310,6 +318,7 @@ class Run(models.Model):
         """
         with run_slot(self.user_id, reopening=self.pk):
             action()
+            _reserve_team_use(self)
             self.reopen()
 
     def refresh_status(self) -> None:

@@ -38,6 +38,7 @@ from .live import process_id
 from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
 from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
+from .team_keys import gate_team_column, settle_team_use
 
 ImageResolver = Callable[[str], str]
 
@@ -155,6 +156,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
         return ColumnJob(column.position, target, request, refusal=refusal)
     target = credential.target()
     try:
+        request = gate_team_column(run, column, segment, request)
         prepared = prepare(target, request)
     except ProviderError as refusal:
         return ColumnJob(column.position, target, request, refusal=refusal)
@@ -300,6 +302,7 @@ def persist(
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 Segment.objects.filter(pk=segment.pk).update(**fields)
+            settle_team_use(plan.segments.values())
             plan.run.refresh_status()
     finally:
         connection.close()

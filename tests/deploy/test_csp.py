@@ -20,6 +20,7 @@ from playground.accounts.models import Role
 from playground.runs.models import ImageUpload, Segment
 from tests.factories import add_member, make_user
 from tests.keys.factories import make_credential
+from tests.keys.team_helpers import make_team_credential
 from tests.prompts.factories import make_template
 from tests.runs.conftest import start_run
 
@@ -66,6 +67,12 @@ def world(alice: Any, team: Any) -> dict[str, Any]:
     return {
         "accounts": {"code": team.code, "pk": member.pk, "token": token, "invite_pk": invite.pk},
         "keys": {"code": credential.code},
+        "teamkeys": {
+            "code": team.code,
+            "credential": make_team_credential(team, alice).code,
+            "kind": "m",
+            "pk": alice.pk,
+        },
         "prompts": {"code": template.code, "number": 1},
         "runs": {"code": run.code, "position": 0, "index": 0, "token": share, "kind": "json"},
         "image": upload.code,

@@ -27,6 +27,7 @@ from playground.prompts.models import PrefixTemplate
 from playground.runs.models import ImageUpload, Run
 from tests.factories import add_member, make_team, make_user
 from tests.keys.factories import make_credential
+from tests.keys.team_helpers import make_team_credential
 from tests.prompts.factories import make_template
 from tests.runs.conftest import start_run
 
@@ -99,6 +100,7 @@ class World:
         self.member = add_member(self.team, bob, Role.EDITOR)
         self.invite, self.invite_token = self.team.create_invite(Role.VIEWER, self.alice)
         self.credential = make_credential(self.alice, base_url="http://127.0.0.1:9/v1")
+        self.team_credential = make_team_credential(self.team, self.alice)
         self.template = make_template(self.alice, variable_notes=[])
         self.template.prefix = "```python \n"
         self.template.save(author=self.alice)
@@ -118,6 +120,8 @@ class World:
         if converter == "uuid":
             if route.startswith("templates/"):
                 return str(self.template.code)
+            if route.startswith("keys/teams/"):
+                return str(self.team_credential.code if name == "credential" else self.team.code)
             if route.startswith("keys/"):
                 return str(self.credential.code)
             if route.startswith("runs/images/"):
@@ -129,13 +133,15 @@ class World:
         if name == "token":
             return self.share_token if route.startswith("runs/") else self.invite_token
         if name == "pk":
+            if "budgets" in route:  # a member's budget: by user
+                return str(self.member.user_id)
             return str(self.invite.pk if "invites" in route else self.member.pk)
         if name == "number":
             return "2"
         if name in ("position", "index"):
             return "0"
-        if name == "kind":  # a column download: .txt or .json
-            return "json"
+        if name == "kind":  # a member's budget, or a column download: .txt or .json
+            return "m" if "budgets" in route else "json"
         raise LookupError(f"no value for <{converter}:{name}> in {route}")
 
 
@@ -208,7 +214,8 @@ def test_every_route_is_known() -> None:
     assert len(world_routes) > 40
     for route in world_routes:
         for _, name in ARG_RE.findall(route):
-            assert name in {"code", "token", "pk", "number", "position", "index", "kind"}, route
+            known = {"code", "credential", "token", "pk", "number", "position", "index", "kind"}
+            assert name in known, route
 
 
 def _check(response: Any, what: str) -> None:
