@@ -24,6 +24,7 @@ class Purpose(IntEnum):
 
     RUNS = 1
     PROBES = 2
+    BATCHES = 3
 
 
 def hold_user_lock(purpose: Purpose, user_id: int) -> None:

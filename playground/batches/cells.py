@@ -1,0 +1,97 @@
+"""Build one cell's Run: (template revision, variables row, target) -> a normal Run.
+
+The one place a batch turns a row into a prompt. Everything else (the worker, the grid)
+treats the result as an ordinary run, so Inspect, View code, Continue and Diff work on it.
+Kept small on purpose: when the prompt model changes, this is the function to adapt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playground.prompts.budget import Budget, too_long
+from playground.prompts.models import PrefixTemplate
+from playground.prompts.variables import (
+    MissingVariables,
+    RenderedPrompt,
+    find_names,
+    rendered_size,
+    texts_of,
+)
+from playground.prompts.variables import render as render_variables
+from playground.runs.models import Run
+
+
+def _template_of(content: dict[str, Any]) -> PrefixTemplate:
+    """Return an unsaved template holding `content` (schema form), to read its prompt."""
+    template = PrefixTemplate()
+    template.apply_content(content)
+    return template
+
+
+def _prompt_fields(prompt: RenderedPrompt) -> dict[str, Any]:
+    params = {
+        "temperature": prompt.temperature,
+        "max_tokens": prompt.max_tokens,
+        "top_p": prompt.top_p,
+    }
+    return {
+        "system": prompt.system,
+        "turns": [
+            {"role": t.role, "content": t.content, "images": list(t.images)} for t in prompt.turns
+        ],
+        "prefix": prompt.prefix,
+        "reasoning_prefix": prompt.reasoning_prefix,
+        "speaker_name": prompt.speaker_name,
+        "suffix": prompt.suffix or "",
+        "stop": list(prompt.stop),
+        "params": {key: value for key, value in params.items() if value is not None},
+    }
+
+
+def row_problem(content: dict[str, Any], values: dict[str, str], budget: Budget) -> str:
+    """Return why this row cannot run with these contents ("" when it can), without rendering."""
+    template = _template_of(content)
+    raw, known = template.raw_prompt(), template.variables()
+    missing = [v.name for v in known if v.default is None and not values.get(v.name)]
+    if missing:
+        return f"No value for {', '.join(missing)} (the template has no default)."
+    size = rendered_size(raw, known, values)
+    if size > budget.prompt_chars:
+        return too_long(
+            "With this row filled in, the prompt", size, budget.prompt_chars, "MAX_PROMPT_CHARS"
+        )
+    return ""
+
+
+def build_cell_run(
+    *,
+    user: Any,
+    template: PrefixTemplate | None,
+    content: dict[str, Any],
+    values: dict[str, str],
+    target: Any,
+) -> Run:
+    """Return a new Run of `user`: `content` with `values` filled in, sent to `target`.
+
+    `target` is a BatchTarget (credential, model, overrides). The run is not counted against
+    the interactive run cap: batches have their own concurrency limits (models.py).
+    Raise MissingVariables when a variable without a default has no value.
+    """
+    source = _template_of(content)
+    raw = source.raw_prompt()
+    prompt = render_variables(raw, source.variables(), values)
+    used = set(find_names(texts_of(raw)))
+    return Run.objects.start(
+        user=user,
+        prompt=_prompt_fields(prompt),
+        targets=[
+            {"credential": target.credential, "model": target.model, "overrides": target.overrides}
+        ],
+        template=template,
+        variables={k: v for k, v in values.items() if v and k in used},
+        capped=False,
+    )
+
+
+__all__ = ["MissingVariables", "build_cell_run", "row_problem"]
