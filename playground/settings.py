@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -221,12 +222,17 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+# The batch worker (manage.py batch_worker) is a django-q2 cluster that forks processes after
+# its parent has used the database; a connection pool inherited across a fork would share its
+# sockets between processes. So the worker opens plain connections, closed after each use.
+BATCH_WORKER = len(sys.argv) > 1 and sys.argv[1] in ("batch_worker", "qcluster")
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The browser tests serve the site from a second thread; a file lets both see one database.
     # One file per process, so two test runs on one machine do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not BATCH_WORKER:
     # A connection pool per process (psycopg_pool, through Django): a burst of run starts waits
     # for a free connection instead of each opening its own and the server refusing the rest
     # ("too many clients"). Closing a connection returns it to the pool.

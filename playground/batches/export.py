@@ -60,7 +60,8 @@ def _cells(batch: Batch) -> Iterator[Cell]:
 def record(batch: Batch, cell: Cell) -> dict[str, Any]:
     return {
         "row": cell.row + 1,
-        "inputs": dict(cell.variables),
+        # In the input set's column order (PostgreSQL's jsonb does not keep key order).
+        "inputs": {name: cell.variables.get(name, "") for name in batch.columns},
         "target": cell.target.label,
         "provider": cell.target.provider,
         "model": cell.target.model,

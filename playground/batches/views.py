@@ -47,7 +47,8 @@ def template_inputs(request: HttpRequest, code: Any) -> HttpResponse:
     """A template's input sets and the user's batches of it; add an input set."""
     template = _visible_template(request, code)
     can_edit = template.can_edit(request.user)
-    form = InputSetForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"
+    form = InputSetForm(request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST":
         if not can_edit:
             raise Http404("No such template.")
@@ -97,7 +98,8 @@ def _input_set_context(request: HttpRequest, input_set: InputSet, **extra: Any) 
 def input_set(request: HttpRequest, code: Any) -> HttpResponse:
     """One input set: its table, how its columns meet the variables, and Start a batch."""
     chosen = _visible_input_set(request, code)
-    submission = batch_submission(request.POST or None, request.user)
+    posted = request.POST if request.method == "POST" else None
+    submission = batch_submission(posted, request.user)
     if request.method == "POST":
         table = Table(list(chosen.columns), [list(r) for r in chosen.rows])
         submission = validate_batch(submission, chosen.template, table)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.db import connections
 from django_q.models import Schedule
 
 from playground.batches.tasks import RESUME, resume_batches
@@ -26,4 +27,6 @@ class Command(BaseCommand):
             },
         )
         self.stdout.write(f"Batch worker: {queued} unfinished batch(es) queued.")
+        # The cluster forks: no connection of this process may be inherited by its children.
+        connections.close_all()
         call_command("qcluster")
