@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,13 +49,34 @@ from .models import Batch, BatchStatus, Cell, CellStatus
 logger = logging.getLogger(__name__)
 
 POLL = 0.2  # seconds between looks at the batch's status (cancel reaches cells within this)
+LOCKED_RETRIES = 5
 RETRYABLE = frozenset({ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED, ErrorKind.SERVER})
 T = TypeVar("T")
 
 
 def _db(function: Callable[..., T]) -> Callable[..., Any]:
     """Run a sync database function on the one database thread of this loop."""
-    return sync_to_async(function, thread_sensitive=True)
+    return sync_to_async(_unlocking(function), thread_sensitive=True)
+
+
+def _unlocking(function: Callable[..., T]) -> Callable[..., T]:
+    """Retry a step that SQLite refused with "database is locked" (several processes write).
+
+    Every step is safe to repeat: each write is one transaction, guarded by the state it
+    leaves. PostgreSQL waits for row locks instead, so this never triggers there.
+    """
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(LOCKED_RETRIES):
+            try:
+                return function(*args, **kwargs)
+            except OperationalError as error:
+                if "locked" not in str(error) or attempt == LOCKED_RETRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return run
 
 
 @dataclass
@@ -101,20 +122,21 @@ def prepare_cell(cell_id: int, holder: str) -> Prepared:
         _settle_failed(cell, holder, "bad_request", problem)
         return Prepared(cell_id, None)
     if cell.run_id is None:
-        run = build_cell_run(
-            user=batch.user,
-            template=batch.template,
-            content=batch.content,
-            values=cell.variables,
-            target=cell.target,
-        )
-        Cell.objects.filter(pk=cell_id).update(run=run)
+        # One transaction whose first statement is a write (the run's INSERT): on SQLite a
+        # transaction that reads first can fail at once when it upgrades to writing.
+        with transaction.atomic():
+            run = build_cell_run(
+                user=batch.user,
+                template=batch.template,
+                content=batch.content,
+                values=cell.variables,
+                target=cell.target,
+            )
+            Cell.objects.filter(pk=cell_id).update(run=run)
     else:
         run = Run.objects.get(pk=cell.run_id)
-        column = run.columns.get(position=0)
-        with transaction.atomic():
-            column.retry(0)
-            run.reopen()
+        run.columns.get(position=0).retry(0)  # its own transaction, starting with a DELETE
+        run.reopen()
     plan = streaming.plan_stream(run.pk)  # closes the connection
     return Prepared(cell_id, plan, run.prefix)
 
