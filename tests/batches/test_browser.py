@@ -81,3 +81,56 @@ def test_upload_start_watch_filter_and_rerun(
     )
     wait_until(lambda: _count(page, "failed") == 8, "the re-run cells to show", guard=240)
     assert Cell.objects.filter(batch=batch, status=CellStatus.DONE).count() == 8
+
+
+def test_batch_pages_fit_the_screen_and_pass_axe(browser_context: Any, live_url: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    from playground.batches.models import InputSet, start_batch
+    from tests.browser.test_site_pages import _check
+    from tests.keys.factories import make_credential as make_key
+
+    user = make_user("hamming")
+    template = story_template(user)
+    input_set = InputSet(
+        template=template,
+        name="Seeds",
+        columns=["seed", "extra"],
+        rows=[["a red fox", "x"], ["a long seed " * 12, "y"]],
+    )
+    input_set.save(author=user)
+    key = make_key(user, label="DeepSeek")
+    batch = start_batch(
+        user=user,
+        template=template,
+        input_set=input_set,
+        targets=[
+            {"credential": key, "model": "deepseek-chat"},
+            {"credential": key, "model": "deepseek-chat-fault-429"},
+        ],
+        checks=[{"kind": "contains", "value": "fox"}],
+    )
+    Cell.objects.filter(batch=batch, target__position=0).update(
+        status=CellStatus.DONE, output_tokens=12, ttft_ms=200, elapsed_ms=900, checks=[True]
+    )
+    Cell.objects.filter(batch=batch, target__position=1).update(
+        status=CellStatus.FAILED,
+        attempts=3,
+        error_kind="rate_limit",
+        error_message="Rate limited. Gave up after 3 attempts.",
+    )
+    Batch.objects.filter(pk=batch.pk).update(status="done")
+    page = browser_context.new_page()
+    log_in(page, live_url, "hamming", PASSWORD)
+    problems: list[str] = []
+    axe = Axe()
+    for name, path in {
+        "batches": "/batches/",
+        "batch-template": f"/batches/templates/{template.code}/",
+        "input-set": f"/batches/inputs/{input_set.code}/",
+        "input-set-edit": f"/batches/inputs/{input_set.code}/edit/",
+        "batch": f"/batches/{batch.code}/",
+        "batch-failed-rendered": f"/batches/{batch.code}/?show=failed&view=rendered",
+    }.items():
+        _check(page, live_url + path, name, problems, axe)
+    assert problems == [], "\n".join(problems)
