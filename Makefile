@@ -29,8 +29,12 @@ setup: install
 	$(BIN)/python manage.py mark_interrupted_runs --all
 	$(BIN)/python manage.py setup_demo --origin http://$(HOST):$(PORT)
 
-## run: everything a fresh machine needs, then serve under uvicorn (ASGI; runserver buffers streams).
+## run: everything a fresh machine needs, then serve under uvicorn (ASGI; runserver buffers streams)
+## and run the batch worker beside it (Procfile's `worker`). Ctrl-C stops both: the worker is a
+## background job of this one shell, which the trap stops whenever the server ends.
 run: setup
+	@$(BIN)/python manage.py batch_worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/uvicorn playground.asgi:application --host $(HOST) --port $(PORT) \
 		--timeout-graceful-shutdown 5
 

@@ -28,6 +28,7 @@ class Purpose(IntEnum):
     # credential's, not a user's; the lock works the same for any id below 2**48.
     TEAM_MEMBER = 3
     TEAM_CREDENTIAL = 4
+    BATCHES = 5
 
 
 def hold_user_lock(purpose: Purpose, user_id: int) -> None:

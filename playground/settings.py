@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -143,6 +144,9 @@ INSTALLED_APPS = [
     "playground.keys",
     "playground.prompts",
     "playground.runs",
+    "playground.batches",
+    # The batch worker's task queue (playground/batches/tasks.py says why this one).
+    "django_q",
     # Login lockout (README, "Dependencies"); after the project's apps so its templates win.
     "axes",
 ]
@@ -225,12 +229,17 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+# The batch worker (manage.py batch_worker) is a django-q2 cluster that forks processes after
+# its parent has used the database; a connection pool inherited across a fork would share its
+# sockets between processes. So the worker opens plain connections, closed after each use.
+BATCH_WORKER = len(sys.argv) > 1 and sys.argv[1] in ("batch_worker", "qcluster")
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The browser tests serve the site from a second thread; a file lets both see one database.
     # One file per process, so two test runs on one machine do not share it.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not BATCH_WORKER:
     # A connection pool per process (psycopg_pool, through Django): a burst of run starts waits
     # for a free connection instead of each opening its own and the server refusing the rest
     # ("too many clients"). Closing a connection returns it to the pool.
@@ -419,3 +428,42 @@ AXES_RESET_ON_SUCCESS = True
 # Successful logins are not logged (no table that grows with every login); failures are.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+
+# Batch runs (docs/batches.md; the limits are in docs/limits.md). Rows, columns and value sizes
+# bound an input set; the concurrency caps count every running cell of a user, across batches
+# and worker processes; a 429, 503 or 5xx before any text is retried with exponential backoff
+# (at least the provider's Retry-After) up to BATCH_MAX_ATTEMPTS attempts.
+BATCH_MAX_ROWS = env_int("BATCH_MAX_ROWS", 500, minimum=1)
+BATCH_MAX_COLUMNS = env_int("BATCH_MAX_COLUMNS", 50, minimum=1)
+BATCH_MAX_VALUE_CHARS = env_int("BATCH_MAX_VALUE_CHARS", 10_000, minimum=1)
+BATCH_MAX_INPUT_SETS_PER_TEMPLATE = env_int("BATCH_MAX_INPUT_SETS_PER_TEMPLATE", 50, minimum=1)
+BATCH_MAX_UNFINISHED_PER_USER = env_int("BATCH_MAX_UNFINISHED_PER_USER", 3, minimum=1)
+BATCH_CONCURRENCY_PER_USER = env_int("BATCH_CONCURRENCY_PER_USER", 6, minimum=1)
+BATCH_CONCURRENCY_PER_KEY = env_int("BATCH_CONCURRENCY_PER_KEY", 3, minimum=1)
+BATCH_MAX_ATTEMPTS = env_int("BATCH_MAX_ATTEMPTS", 3, minimum=1)
+BATCH_BACKOFF_BASE_MS = env_int("BATCH_BACKOFF_BASE_MS", 1000)
+BATCH_BACKOFF_MAX_SECONDS = env_int("BATCH_BACKOFF_MAX_SECONDS", 60, minimum=1)
+BATCH_RETRY_AFTER_MAX_SECONDS = env_int("BATCH_RETRY_AFTER_MAX_SECONDS", 300, minimum=1)
+BATCH_LEASE_SECONDS = env_int("BATCH_LEASE_SECONDS", 8, minimum=2)
+BATCH_SLICE_SECONDS = env_int("BATCH_SLICE_SECONDS", 30, minimum=1)
+
+# django-q2 with its ORM broker: the queue lives in this database, so the worker needs nothing
+# the web process does not (playground/batches/tasks.py). A task is one slice of one batch, so
+# the timeout only has to outlast a slice plus the longest cell (RUN_TOTAL_TIMEOUT); `retry`
+# (redelivery of an unacknowledged task) must exceed it. Redelivery is harmless: cells are
+# claimed exactly once in our own tables.
+_Q_TIMEOUT = BATCH_SLICE_SECONDS + RUN_TOTAL_TIMEOUT + 60
+Q_CLUSTER = {
+    "name": "playground",
+    "orm": "default",
+    "workers": env_int("BATCH_WORKERS", 2, minimum=1),
+    "timeout": _Q_TIMEOUT,
+    "retry": _Q_TIMEOUT + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 200,
+    "poll": 0.3,
+    "catch_up": False,
+    "recycle": 200,
+    "label": "Task queue",
+}

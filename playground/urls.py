@@ -13,6 +13,7 @@ urlpatterns = [
     path("keys/", include("playground.keys.urls")),
     path("templates/", include("playground.prompts.urls")),
     path("runs/", include("playground.runs.urls")),
+    path("batches/", include("playground.batches.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -26,6 +26,7 @@ ALLOWED = {
     "keys": {"keys", "accounts", "site", "providers"},
     "prompts": {"prompts", "accounts", "site", "providers"},
     "runs": {"runs", "prompts", "keys", "accounts", "site", "providers"},
+    "batches": {"batches", "runs", "prompts", "keys", "accounts", "site", "providers"},
 }
 
 

@@ -152,7 +152,11 @@ async def respond(
 ) -> None:
     """Send the response for `gen`, paced and with the model's fault, streaming or whole."""
     if options.fault in _STATUS_FAULTS:
-        await ex.send_json(*error_response(wire.provider, _STATUS_FAULTS[options.fault]))
+        status, body = error_response(wire.provider, _STATUS_FAULTS[options.fault])
+        # A rate limit says when to come back, as providers do (Retry-After, in seconds).
+        headers = (("retry-after", "1"),) if options.fault == "429" else ()
+        await ex.start(status, "application/json", headers)
+        await ex.end(encode_json(body))
     elif stream:
         await _stream(ex, wire, gen, deltas, options, timing)
     else:

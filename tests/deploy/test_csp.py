@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from playground.accounts.models import Role
+from playground.batches.models import InputSet, start_batch
 from playground.runs.models import ImageUpload, Segment
 from tests.factories import add_member, make_user
 from tests.keys.factories import make_credential
@@ -64,7 +65,22 @@ def world(alice: Any, team: Any) -> dict[str, Any]:
     upload = ImageUpload.objects.create(
         user=alice, name="x.png", content_type="image/png", size=3, data=b"png"
     )
+    input_set = InputSet(template=template, name="Rows", columns=["x"], rows=[["1"]])
+    input_set.save(author=alice)
+    batch = start_batch(
+        user=alice,
+        template=template,
+        input_set=input_set,
+        targets=[{"credential": credential, "model": "deepseek-chat"}],
+        checks=[{"kind": "contains", "value": "a"}],
+    )
     return {
+        "batches": {
+            "code": batch.code,
+            "kind": "csv",
+            "template": template.code,
+            "input_set": input_set.code,
+        },
         "accounts": {"code": team.code, "pk": member.pk, "token": token, "invite_pk": invite.pk},
         "keys": {"code": credential.code},
         "teamkeys": {
@@ -82,6 +98,10 @@ def world(alice: Any, team: Any) -> dict[str, Any]:
 def _kwargs(name: str, pattern: URLPattern, world: dict[str, Any]) -> dict[str, Any]:
     namespace = name.split(":")[0] if ":" in name else ""
     values = dict(world.get(namespace, {}))
+    if name == "batches:template":
+        values["code"] = values["template"]
+    if "input_set" in name:
+        values["code"] = values["input_set"]
     if name == "runs:image":
         values["code"] = world["image"]
     if name == "accounts:invite_revoke":

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground.accounts.models import Role
+from playground.batches.models import InputSet, start_batch
 from playground.prompts.models import PrefixTemplate
 from playground.runs.models import ImageUpload, Run
 from tests.factories import add_member, make_team, make_user
@@ -109,6 +110,18 @@ class World:
         self.upload = ImageUpload.objects.create(
             user=self.alice, name="a.png", content_type="image/png", data=PNG, size=len(PNG)
         )
+        self.input_set = InputSet(
+            template=self.template, name="Rows", columns=["x"], rows=[["1"]], created_by=self.alice
+        )
+        self.input_set.save(author=self.alice)
+        targets = [{"credential": self.credential, "model": "m1"}]
+        self.batch = start_batch(
+            user=self.alice,
+            template=self.template,
+            input_set=self.input_set,
+            targets=targets,
+            checks=[],
+        )
 
     def client(self) -> Client:
         client = Client(raise_request_exception=False)
@@ -118,10 +131,14 @@ class World:
     def args(self, name: str, converter: str, route: str) -> str:
         """Return a real value for the path argument `name` of `route`."""
         if converter == "uuid":
-            if route.startswith("templates/"):
+            if route.startswith(("templates/", "batches/templates/")):
                 return str(self.template.code)
             if route.startswith("keys/teams/"):
                 return str(self.team_credential.code if name == "credential" else self.team.code)
+            if route.startswith("batches/inputs/"):
+                return str(self.input_set.code)
+            if route.startswith("batches/"):
+                return str(self.batch.code)
             if route.startswith("keys/"):
                 return str(self.credential.code)
             if route.startswith("runs/images/"):
@@ -140,8 +157,10 @@ class World:
             return "2"
         if name in ("position", "index"):
             return "0"
-        if name == "kind":  # a member's budget, or a column download: .txt or .json
-            return "m" if "budgets" in route else "json"
+        if name == "kind":  # a budget (m/c), a column download (.txt/.json), a batch export
+            if "budgets" in route:
+                return "m"
+            return "csv" if route.startswith("batches/") else "json"
         raise LookupError(f"no value for <{converter}:{name}> in {route}")
 
 
