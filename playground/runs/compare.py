@@ -32,7 +32,7 @@ from playground.prompts.variables import detect as detect_variables
 from playground.prompts.variables import render as render_variables
 from playground.providers.catalog import get_provider, providers
 
-from . import events
+from . import relay
 from .forms import (
     CompareSubmission,
     PromptForm,
@@ -447,7 +447,7 @@ def replay_frames(run_pk: int) -> AsyncIterator[str]:
         "runs/_run.html#run-status",
         {"run": run, "status": run.status, "summary": summary, "column_count": len(parts)},
     )
-    return events.replay_frames(parts, done)
+    return relay.replay_frames(parts, done)
 
 
 @dataclass

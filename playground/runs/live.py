@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .events import RunRelay
+    from .relay import RunRelay
     from .streaming import StreamPlan
 
 _identity: tuple[int, str] = (0, "")

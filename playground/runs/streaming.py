@@ -2,7 +2,7 @@
 
 The stream view stays a thin async shell: `plan_stream` (sync, one thread hop) claims the waiting
 segments (taking this process's lease on them) and decrypts the keys, then closes its database
-connection so none is held while streaming; `events.RunRelay` streams; `persist` (sync,
+connection so none is held while streaming; `relay.RunRelay` streams; `persist` (sync,
 shielded) saves every column once. Stop lives in stops.py, the leases in background.py.
 """
 
@@ -31,10 +31,10 @@ from playground.providers import (
 )
 from playground.providers.catalog import model_info
 
-from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
 from .live import process_id
 from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, SegmentStatus, cost_of
+from .relay import ColumnJob, ColumnOutcome, RunRelay
 from .summary import ColumnVerdict, RunSummary
 
 ImageResolver = Callable[[str], str]

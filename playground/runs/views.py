@@ -22,7 +22,6 @@ from playground.http import get_client
 
 from . import background, live, stops, streaming, tools
 from . import compare as compare_logic
-from .events import OPEN_FRAME
 from .forms import ImageUploadForm, bind_submission
 from .images import RejectedImage
 from .models import (
@@ -34,6 +33,7 @@ from .models import (
     SegmentStatus,
     summarize,
 )
+from .relay import OPEN_FRAME
 from .rendering import render_markdown
 
 
