@@ -281,6 +281,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--quiet", type=float, default=15.0, help="start a phase once no core is busier (%%)")
     add("--quiet-wait", type=float, default=180.0, help="seconds to wait for that, at most")
     add("--json", type=Path, help="also write every figure to this file")
+    add(
+        "--profile",
+        type=Path,
+        help="sample the site with py-spy (on PATH or PY_SPY) into this file of folded stacks",
+    )
+    add("--site-server", choices=["uvicorn", "granian"], default="uvicorn")
     return parser.parse_args(argv)
 
 
@@ -288,10 +294,7 @@ def _commands(args: argparse.Namespace, sim_port: int, site_port: int) -> tuple[
     python = sys.executable
     sim = [python, "-m", "playground.simulator", "--port", str(sim_port)]
     sim += ["--tps", f"{args.tps:g}", "--first-token-delay", str(args.first_token_delay)]
-    site = [str(Path(python).parent / "uvicorn"), "playground.asgi:application"]
-    site += ["--host", "127.0.0.1", "--port", str(site_port), "--log-level", "warning"]
-    site += ["--timeout-graceful-shutdown", "5"]
-    return host.pinned(0, sim), host.pinned(1, site)
+    return host.pinned(0, sim), host.pinned(1, host.site_command(args.site_server, site_port))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -308,6 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         with (
             host.process(sim_argv, {}, f"{sim}/_sim/health", "simulator") as sim_pid,
             host.process(site_argv, env, f"{site}/runs/", "site") as site_pid,
+            host.profiler(site_pid, args.profile),
         ):
             count = max([*args.sweep, args.stop_load + args.stop_probes])
             members = relay_setup.make_members(count, [p for p, _ in COLUMNS], sim)

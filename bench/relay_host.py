@@ -8,8 +8,10 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,41 @@ def pinned(core: int, argv: list[str]) -> list[str]:
     """Return `argv` run on one CPU core (with taskset, when the system has it)."""
     taskset = shutil.which("taskset")
     return [taskset, "-c", str(core), *argv] if taskset else argv
+
+
+def site_command(server: str, port: int) -> list[str]:
+    """Return the command that serves the site with one worker under `server`."""
+    bin_dir = Path(sys.executable).parent
+    if server == "granian":
+        return [
+            str(bin_dir / "granian"),
+            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", "1", "--log-level", "warning", "--no-ws"),
+            "playground.asgi:application",
+        ]
+    return [
+        str(bin_dir / "uvicorn"),
+        "playground.asgi:application",
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        *("--timeout-graceful-shutdown", "5"),
+    ]
+
+
+@contextmanager
+def profiler(pid: int, output: Path | None) -> Iterator[None]:
+    """Sample `pid` with py-spy into `output` (folded stacks, active threads only) meanwhile."""
+    if output is None:
+        yield
+        return
+    py_spy = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
+    argv = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(output)]
+    argv += ["--rate", "250", "--nonblocking", "--threads", "--gil"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        proc.wait(timeout=60)
 
 
 def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
