@@ -54,6 +54,55 @@ def site_command(server: str, port: int) -> list[str]:
     ]
 
 
+def under_callgrind(argv: list[str], directory: Path) -> list[str]:
+    """Return `argv` run under callgrind, counting nothing until `Callgrind.start`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={directory / 'site.%p.out'}",
+        *argv,
+    ]
+
+
+class Callgrind:
+    """Count the instructions a process under `under_callgrind` executes during a phase.
+
+    Instruction counts do not depend on what else runs on the machine, unlike CPU time on a
+    shared two-core host (whose other core's load slows this one).
+    """
+
+    def __init__(self, pid: int, directory: Path) -> None:
+        self.pid, self.directory = pid, directory
+
+    def _control(self, *options: str) -> None:
+        subprocess.run(
+            ["callgrind_control", *options, str(self.pid)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        self._control("--zero")
+        self._control("--instr=on")
+
+    def stop(self) -> int:
+        """Stop counting; return the instructions counted since `start`."""
+        before = set(self.directory.glob("site.*.out*"))
+        self._control("--dump")  # first: a dump after --instr=off counts nothing
+        self._control("--instr=off")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for path in set(self.directory.glob("site.*.out*")) - before:
+                for line in path.read_text(errors="replace").splitlines():
+                    if line.startswith(("summary:", "totals:")):
+                        return int(line.split()[1])
+            time.sleep(0.5)
+        raise SystemExit("callgrind wrote no dump within 120 s.")
+
+
 @contextmanager
 def profiler(pid: int, output: Path | None) -> Iterator[None]:
     """Sample `pid` with py-spy into `output` (folded stacks, active threads only) meanwhile."""
@@ -93,8 +142,8 @@ def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     }
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"The {what} exited with code {proc.returncode}.")
@@ -104,15 +153,17 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise SystemExit(f"The {what} did not answer at {url} within 30 s.")
+    raise SystemExit(f"The {what} did not answer at {url} within {wait:g} s.")
 
 
 @contextmanager
-def process(argv: list[str], env: dict[str, str], ready: str, what: str) -> Iterator[int]:
+def process(
+    argv: list[str], env: dict[str, str], ready: str, what: str, wait: float = 30.0
+) -> Iterator[int]:
     """Start `argv`, wait until `ready` answers, yield its pid; stop it afterwards."""
     proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env})
     try:
-        _wait_ready(ready, proc, what)
+        _wait_ready(ready, proc, what, wait)
         yield proc.pid
     finally:
         proc.terminate()

@@ -97,10 +97,10 @@ async def stream(request: HttpRequest, code: Any) -> StreamingHttpResponse:
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
         raise Http404("No such run.")
-    return _sse_response(_stream_body(run.pk))
+    return _sse_response(stream_body(run.pk))
 
 
-async def _stream_body(run_pk: int) -> AsyncIterator[str]:
+async def stream_body(run_pk: int) -> AsyncIterator[str]:
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     yield OPEN_FRAME
