@@ -101,6 +101,7 @@ def unsupported(message: str) -> ProviderError:
 
 
 KEY_PIECE = 8
+SHORT_TEXT = 4096
 # How an escape starts: JSON "\\u0073" (and "\\/"), URL "%73", HTML "&#115;" or "&sol;".
 _ESCAPE_STARTS = ("\\u", "\\/", "%", "&")
 _ENTITIES: dict[str, list[str]] = {}
@@ -129,16 +130,16 @@ def scrub(text: str, api_key: str) -> str:
     if any(start in text for start in _ESCAPE_STARTS):
         # First, so that a key with one escaped character becomes one "[key]", not two.
         text = _scrub_escaped(text, api_key, windows)
-    if _has_piece(text, windows):
+    if _has_piece(text, api_key, windows):
         text = _replace(text, _piece_spans(text, api_key, windows))
     return text
 
 
-def _has_piece(text: str, windows: frozenset[str]) -> bool:
+def _has_piece(text: str, api_key: str, windows: frozenset[str]) -> bool:
     """Return whether any 8-character piece of the key occurs in `text`."""
-    if len(text) < len(windows):  # a short text (a streamed delta): look up its own pieces
-        return any(text[i : i + KEY_PIECE] in windows for i in range(len(text) - KEY_PIECE + 1))
-    return any(window in text for window in windows)
+    if len(text) < SHORT_TEXT:  # a streamed delta: one regex pass in C
+        return _pieces_pattern(api_key).search(text) is not None
+    return any(window in text for window in windows)  # a body: a fast substring search each
 
 
 def _piece_spans(text: str, api_key: str, windows: frozenset[str]) -> list[tuple[int, int]]:
@@ -170,14 +171,24 @@ def _replace(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 # The relay scrubs each column's text several times a second with the same key: what is derived
-# from a key is computed once (a small cache; these are keys of streams running right now).
-@functools.lru_cache(maxsize=64)
+# from a key is computed once. Sized above the keys one process streams with at once (a cache
+# smaller than that is emptied round-robin and never hits); a few KB per key.
+KEY_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
 def _windows(api_key: str) -> frozenset[str]:
     """Return every 8-character piece of the key."""
     return frozenset(api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _pieces_pattern(api_key: str) -> re.Pattern[str]:
+    """Return a regex that finds any 8-character piece of the key."""
+    return re.compile("|".join(re.escape(window) for window in sorted(_windows(api_key))))
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
 def _base64_forms(api_key: str) -> frozenset[str]:
     """Return the base64 (standard and URL-safe) of the key at each of the 3 byte alignments,
     without the edge characters that depend on the bytes around it."""
