@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import secrets
@@ -41,7 +42,7 @@ def site_command(server: str, port: int) -> list[str]:
     bin_dir = Path(sys.executable).parent
     if server == "granian":
         return [
-            str(bin_dir / "granian"),
+            os.environ.get("GRANIAN") or str(bin_dir / "granian"),
             *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
             *("--workers", "1", "--log-level", "warning", "--no-ws"),
             "playground.asgi:application",
@@ -174,10 +175,31 @@ def process(
             proc.wait()
 
 
+def _tree(pid: int | str) -> list[str]:
+    """Return `pid` and its live descendants (granian serves from a worker process)."""
+    if pid == "self":
+        return ["self"]
+    found, todo = [], [str(pid)]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # the task ended meanwhile
+                todo += task.read_text().split()
+    return found
+
+
 def cpu_seconds(pid: int | str) -> float:
-    """Return the user + system CPU time of process `pid` (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """Return the user + system CPU time of process `pid` (all its threads) and its
+    descendants, in seconds."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def core_busy() -> dict[int, tuple[int, int]]:
@@ -192,11 +214,15 @@ def core_busy() -> dict[int, tuple[int, int]]:
 
 
 def rss_mib(pid: int) -> float:
-    """Return the resident set size of process `pid` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Return the resident set size of process `pid` and its descendants in MiB."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
+    return total / 1024
 
 
 class Sampler:

@@ -429,12 +429,17 @@ class RunRelay:
                 yield frame
             while not all(outcome.done for outcome in self.outcomes.values()):
                 self._set_wakeup(self._next_wakeup(last_frame_at))
-                index, event = await self._queue.get()
+                items = [await self._queue.get()]
+                # Everything else already queued goes into the same turn: under load several
+                # columns' chunks wait together, and one pass over the columns serves them all.
+                while not self._queue.empty():
+                    items.append(self._queue.get_nowait())
                 out = []
-                if index == _WAKE:
-                    self._wake, self._wake_at = None, math.inf
-                elif self._apply(index, event):
-                    out.append(self._end_frames(index))
+                for index, event in items:
+                    if index == _WAKE:
+                        self._wake, self._wake_at = None, math.inf
+                    elif self._apply(index, event):
+                        out.append(self._end_frames(index))
                 for index in self._pending:
                     if not self.outcomes[index].done:
                         out.append(self._flush(index, force=False))
