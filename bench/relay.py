@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import os
@@ -41,7 +42,7 @@ import httpx
 import relay_host as host
 import relay_setup
 import uvloop
-from relay_report import PhaseStats, print_point, print_stop, summarise
+from relay_report import PhaseStats, print_point, print_stop, summarise, upstream_sent
 from sseload import StreamResult, client_for, direct_stream, relay_run
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/playground_bench_relay"
@@ -122,7 +123,9 @@ async def relay_phase(
             for run in runs
         ]
         results, costs = await _measure(coros, pids, _spacing(args, n), args.counter)
-    return summarise(results, costs, relay=True, window=_window(args, costs))
+        records = (await client.get(f"{args.sim_url}/_sim/requests")).json()
+    stats = summarise(results, costs, relay=True, window=_window(args, costs))
+    return dataclasses.replace(stats, upstream_sent_ms=upstream_sent(runs, results, records))
 
 
 async def _direct_run(client: httpx.AsyncClient, run: Any, timeout: float) -> list[StreamResult]:
@@ -335,6 +338,7 @@ def main(argv: list[str] | None = None) -> None:
             host.profiler(site_pid, args.profile),
         ):
             args.counter = host.Callgrind(site_pid, args.callgrind) if args.callgrind else None
+            args.sim_url = sim
             count = max([*args.sweep, args.stop_load + args.stop_probes])
             members = relay_setup.make_members(count, [p for p, _ in COLUMNS], sim)
             points = sweep(args, site, members, (site_pid, sim_pid))

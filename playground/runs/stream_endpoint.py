@@ -129,7 +129,7 @@ async def _stream(
             *_security_headers(),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sender = asyncio.ensure_future(_send_body(stream_body(grant.run_pk), send))
+        sender = asyncio.ensure_future(_send_body(stream_body(grant.run_pk, grant.code), send))
         listener = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
