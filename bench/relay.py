@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import math
@@ -194,17 +195,23 @@ def sweep(
 async def _stop_probe(
     client: httpx.AsyncClient, control: httpx.AsyncClient, site: str, run: Any, button: bool
 ) -> Any:
-    """Close the page after three text frames, or press Stop after a second of streaming."""
+    """Close the page after three text frames, or press Stop after three (as a user would,
+    once the text streams)."""
     url = f"{site}/runs/{run.code}/stream/{run.query}"
     if not button:
         return await relay_run(client, url, run.cookie, columns=3, timeout=30, close_after_texts=3)
     # The CSRF secret a browser would hold in its cookie; Django accepts it unmasked in the
     # header. (Pages that would hand one out need collectstatic, which the benchmark skips.)
     token = secrets.token_hex(16)
+    texting = asyncio.Event()
     reader = asyncio.create_task(
-        relay_run(client, url, run.cookie, columns=3, timeout=30, expect="stopped")
+        relay_run(
+            client, url, run.cookie, columns=3, timeout=30, expect="stopped", texting=(3, texting)
+        )
     )
-    await asyncio.sleep(1.0)  # a few chunks in: first token after ~0.15 s, then ~10 deltas/s
+    with contextlib.suppress(TimeoutError):  # no text in 20 s: press anyway (the reader fails)
+        async with asyncio.timeout(20):
+            await texting.wait()
     pressed_ns = time.monotonic_ns()
     answer = await control.post(
         f"{site}/runs/{run.code}/stop/{run.query}",
