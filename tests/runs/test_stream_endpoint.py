@@ -270,3 +270,14 @@ async def test_tokens_name_one_run_and_one_session() -> None:
         stream_tokens.verify(token + "x", "0c6f2d4e-2b7a-4c1e-9f1e-3d2a1b0c9e8f", "session-a")
         is None
     )
+
+
+async def test_access_logs_show_no_stream_token() -> None:
+    from playground.accounts.logfilters import redact
+
+    code = "0c6f2d4e-2b7a-4c1e-9f1e-3d2a1b0c9e8f"
+    token = stream_tokens.mint(7, code, 3, "session-a")
+    line = f'127.0.0.1:5 - "GET /runs/{code}/stream/?t={token} HTTP/1.1"'
+    redacted = redact(line)
+    assert token not in redacted and token.split(":")[-1] not in redacted
+    assert "/stream/?t=[token] HTTP/1.1" in redacted
