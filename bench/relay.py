@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -41,7 +43,7 @@ import httpx
 import relay_host as host
 import relay_setup
 import uvloop
-from relay_report import PhaseStats, print_point, print_stop, summarise
+from relay_report import PhaseStats, print_point, print_stop, summarise, upstream_sent
 from sseload import StreamResult, client_for, direct_stream, relay_run
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/playground_bench_relay"
@@ -58,11 +60,13 @@ async def _staggered(delay: float, work: Any) -> Any:
 
 
 async def _measure(
-    coros: list[Any], pids: tuple[int, int], spacing: float
+    coros: list[Any], pids: tuple[int, int], spacing: float, counter: Any = None
 ) -> tuple[list[StreamResult], dict[str, Any]]:
     """Start the phase's streams `spacing` seconds apart, wait for all, and sample the costs."""
     server_pid, sim_pid = pids
     sampler = host.Sampler(server_pid)
+    if counter is not None:
+        counter.start()
     sampler.sample()
     ours = (server_pid, sim_pid, "self")
     before, cores, started = (
@@ -79,6 +83,7 @@ async def _measure(
         task.cancel()
     sampler.sample()
     wall = (time.monotonic_ns() - started) / 1e9
+    instructions = counter.stop() if counter is not None else None
     used = [host.cpu_seconds(p) - b for p, b in zip(ours, before, strict=True)]
     busy = sum(ticks[0] - cores[core][0] for core, ticks in host.core_busy().items())
     costs = {
@@ -89,6 +94,7 @@ async def _measure(
         "loadgen_cpu_s": used[2],
         # Whatever else ran on the machine meanwhile (a shared host), in % of one core.
         "other_cpu_pct": 100 * (busy / host.CLK_TCK - sum(used)) / wall,
+        "site_instructions": instructions,
     }
     flat = [r for group in results for r in (group if isinstance(group, list) else [group])]
     return flat, costs
@@ -110,15 +116,17 @@ async def relay_phase(
         coros = [
             relay_run(
                 client,
-                f"{site}/runs/{run.code}/stream/",
+                f"{site}/runs/{run.code}/stream/{run.query}",
                 run.cookie,
                 columns=len(run.calls),
                 timeout=args.max_seconds,
             )
             for run in runs
         ]
-        results, costs = await _measure(coros, pids, _spacing(args, n))
-    return summarise(results, costs, relay=True, window=_window(args, costs))
+        results, costs = await _measure(coros, pids, _spacing(args, n), args.counter)
+        records = (await client.get(f"{args.sim_url}/_sim/requests")).json()
+    stats = summarise(results, costs, relay=True, window=_window(args, costs))
+    return dataclasses.replace(stats, upstream_sent_ms=upstream_sent(runs, results, records))
 
 
 async def _direct_run(client: httpx.AsyncClient, run: Any, timeout: float) -> list[StreamResult]:
@@ -167,7 +175,7 @@ def sweep(
     for n in args.sweep:
         count = _run_count(args, n)
         runs = relay_setup.make_runs(
-            [members[i % n] for i in range(count)], _models(args), args.tokens
+            [members[i % n] for i in range(count)], _models(args), args.tokens, token=args.token
         )
         relay_setup.close_connections()
         time.sleep(1.0)  # let the last saves of the previous phase finish
@@ -187,20 +195,26 @@ def sweep(
 async def _stop_probe(
     client: httpx.AsyncClient, control: httpx.AsyncClient, site: str, run: Any, button: bool
 ) -> Any:
-    """Close the page after three text frames, or press Stop after a second of streaming."""
-    url = f"{site}/runs/{run.code}/stream/"
+    """Close the page after three text frames, or press Stop after three (as a user would,
+    once the text streams)."""
+    url = f"{site}/runs/{run.code}/stream/{run.query}"
     if not button:
         return await relay_run(client, url, run.cookie, columns=3, timeout=30, close_after_texts=3)
     # The CSRF secret a browser would hold in its cookie; Django accepts it unmasked in the
     # header. (Pages that would hand one out need collectstatic, which the benchmark skips.)
     token = secrets.token_hex(16)
+    texting = asyncio.Event()
     reader = asyncio.create_task(
-        relay_run(client, url, run.cookie, columns=3, timeout=30, expect="stopped")
+        relay_run(
+            client, url, run.cookie, columns=3, timeout=30, expect="stopped", texting=(3, texting)
+        )
     )
-    await asyncio.sleep(1.0)  # a few chunks in: first token after ~0.15 s, then ~10 deltas/s
+    with contextlib.suppress(TimeoutError):  # no text in 20 s: press anyway (the reader fails)
+        async with asyncio.timeout(20):
+            await texting.wait()
     pressed_ns = time.monotonic_ns()
     answer = await control.post(
-        f"{site}/runs/{run.code}/stop/",
+        f"{site}/runs/{run.code}/stop/{run.query}",
         headers={
             "Cookie": f"{run.cookie}; csrftoken={token}",
             "X-CSRFToken": token,
@@ -227,7 +241,7 @@ async def stop_phase(args: Any, site: str, sim: str, background: list, probes: l
                     i * spacing,
                     relay_run(
                         client,
-                        f"{site}/runs/{r.code}/stream/",
+                        f"{site}/runs/{r.code}/stream/{r.query}",
                         r.cookie,
                         columns=3,
                         timeout=args.max_seconds,
@@ -281,6 +295,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--quiet", type=float, default=15.0, help="start a phase once no core is busier (%%)")
     add("--quiet-wait", type=float, default=180.0, help="seconds to wait for that, at most")
     add("--json", type=Path, help="also write every figure to this file")
+    add(
+        "--profile",
+        type=Path,
+        help="sample the site with py-spy (on PATH or PY_SPY) into this file of folded stacks",
+    )
+    add("--site-server", choices=["uvicorn", "granian"], default="uvicorn")
+    add(
+        "--no-token",
+        dest="token",
+        action="store_false",
+        help="stream and Stop without the page's stream token (through Django's request cycle)",
+    )
+    add(
+        "--callgrind",
+        type=Path,
+        help="run the site under valgrind's callgrind (into this directory) and count the "
+        "instructions of each relay phase; use a small N, the site runs ~50x slower",
+    )
     return parser.parse_args(argv)
 
 
@@ -288,9 +320,9 @@ def _commands(args: argparse.Namespace, sim_port: int, site_port: int) -> tuple[
     python = sys.executable
     sim = [python, "-m", "playground.simulator", "--port", str(sim_port)]
     sim += ["--tps", f"{args.tps:g}", "--first-token-delay", str(args.first_token_delay)]
-    site = [str(Path(python).parent / "uvicorn"), "playground.asgi:application"]
-    site += ["--host", "127.0.0.1", "--port", str(site_port), "--log-level", "warning"]
-    site += ["--timeout-graceful-shutdown", "5"]
+    site = host.site_command(args.site_server, site_port)
+    if args.callgrind:
+        site = host.under_callgrind(site, args.callgrind)
     return host.pinned(0, sim), host.pinned(1, site)
 
 
@@ -307,17 +339,24 @@ def main(argv: list[str] | None = None) -> None:
         os.sched_setaffinity(0, {0})  # the load generator shares core 0 with the simulator
         with (
             host.process(sim_argv, {}, f"{sim}/_sim/health", "simulator") as sim_pid,
-            host.process(site_argv, env, f"{site}/runs/", "site") as site_pid,
+            host.process(
+                site_argv, env, f"{site}/runs/", "site", 600 if args.callgrind else 30
+            ) as site_pid,
+            host.profiler(site_pid, args.profile),
         ):
+            args.counter = host.Callgrind(site_pid, args.callgrind) if args.callgrind else None
+            args.sim_url = sim
             count = max([*args.sweep, args.stop_load + args.stop_probes])
             members = relay_setup.make_members(count, [p for p, _ in COLUMNS], sim)
             points = sweep(args, site, members, (site_pid, sim_pid))
             stop = None
             if args.stop_probes:
                 models = _models(args)
-                background = relay_setup.make_runs(members[: args.stop_load], models, args.tokens)
+                background = relay_setup.make_runs(
+                    members[: args.stop_load], models, args.tokens, token=args.token
+                )
                 chosen = members[args.stop_load : args.stop_load + args.stop_probes]
-                probes = relay_setup.make_runs(chosen, models, args.tokens)
+                probes = relay_setup.make_runs(chosen, models, args.tokens, token=args.token)
                 relay_setup.close_connections()
                 stop = print_stop(uvloop.run(stop_phase(args, site, sim, background, probes)))
     report = {"machine": host.machine(), "args": vars(args), "points": points, "stop": stop}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +37,90 @@ def pinned(core: int, argv: list[str]) -> list[str]:
     return [taskset, "-c", str(core), *argv] if taskset else argv
 
 
+def site_command(server: str, port: int) -> list[str]:
+    """Return the command that serves the site with one worker under `server`."""
+    bin_dir = Path(sys.executable).parent
+    if server == "granian":
+        return [
+            os.environ.get("GRANIAN") or str(bin_dir / "granian"),
+            *("--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", "1", "--log-level", "warning", "--no-ws"),
+            "playground.asgi:application",
+        ]
+    return [
+        str(bin_dir / "uvicorn"),
+        "playground.asgi:application",
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        *("--timeout-graceful-shutdown", "5"),
+    ]
+
+
+def under_callgrind(argv: list[str], directory: Path) -> list[str]:
+    """Return `argv` run under callgrind, counting nothing until `Callgrind.start`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return [
+        "valgrind",
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        f"--callgrind-out-file={directory / 'site.%p.out'}",
+        *argv,
+    ]
+
+
+class Callgrind:
+    """Count the instructions a process under `under_callgrind` executes during a phase.
+
+    Instruction counts do not depend on what else runs on the machine, unlike CPU time on a
+    shared two-core host (whose other core's load slows this one).
+    """
+
+    def __init__(self, pid: int, directory: Path) -> None:
+        self.pid, self.directory = pid, directory
+
+    def _control(self, *options: str) -> None:
+        subprocess.run(
+            ["callgrind_control", *options, str(self.pid)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        self._control("--zero")
+        self._control("--instr=on")
+
+    def stop(self) -> int:
+        """Stop counting; return the instructions counted since `start`."""
+        before = set(self.directory.glob("site.*.out*"))
+        self._control("--dump")  # first: a dump after --instr=off counts nothing
+        self._control("--instr=off")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            for path in set(self.directory.glob("site.*.out*")) - before:
+                for line in path.read_text(errors="replace").splitlines():
+                    if line.startswith(("summary:", "totals:")):
+                        return int(line.split()[1])
+            time.sleep(0.5)
+        raise SystemExit("callgrind wrote no dump within 120 s.")
+
+
+@contextmanager
+def profiler(pid: int, output: Path | None) -> Iterator[None]:
+    """Sample `pid` with py-spy into `output` (folded stacks, active threads only) meanwhile."""
+    if output is None:
+        yield
+        return
+    py_spy = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
+    argv = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(output)]
+    argv += ["--rate", "250", "--nonblocking", "--threads", "--gil"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        proc.wait(timeout=60)
+
+
 def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     """Return the site's environment: production-like settings for a loopback benchmark."""
     from cryptography.fernet import Fernet
@@ -56,8 +143,8 @@ def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     }
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"The {what} exited with code {proc.returncode}.")
@@ -67,15 +154,17 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise SystemExit(f"The {what} did not answer at {url} within 30 s.")
+    raise SystemExit(f"The {what} did not answer at {url} within {wait:g} s.")
 
 
 @contextmanager
-def process(argv: list[str], env: dict[str, str], ready: str, what: str) -> Iterator[int]:
+def process(
+    argv: list[str], env: dict[str, str], ready: str, what: str, wait: float = 30.0
+) -> Iterator[int]:
     """Start `argv`, wait until `ready` answers, yield its pid; stop it afterwards."""
     proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env})
     try:
-        _wait_ready(ready, proc, what)
+        _wait_ready(ready, proc, what, wait)
         yield proc.pid
     finally:
         proc.terminate()
@@ -86,10 +175,31 @@ def process(argv: list[str], env: dict[str, str], ready: str, what: str) -> Iter
             proc.wait()
 
 
+def _tree(pid: int | str) -> list[str]:
+    """Return `pid` and its live descendants (granian serves from a worker process)."""
+    if pid == "self":
+        return ["self"]
+    found, todo = [], [str(pid)]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):  # the task ended meanwhile
+                todo += task.read_text().split()
+    return found
+
+
 def cpu_seconds(pid: int | str) -> float:
-    """Return the user + system CPU time of process `pid` (all its threads), in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    """Return the user + system CPU time of process `pid` (all its threads) and its
+    descendants, in seconds."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def core_busy() -> dict[int, tuple[int, int]]:
@@ -104,11 +214,15 @@ def core_busy() -> dict[int, tuple[int, int]]:
 
 
 def rss_mib(pid: int) -> float:
-    """Return the resident set size of process `pid` in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Return the resident set size of process `pid` and its descendants in MiB."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            lines = Path(f"/proc/{each}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("VmRSS:"))
+    return total / 1024
 
 
 class Sampler:

@@ -47,6 +47,43 @@ class PhaseStats:
     sim_cpu_pct: float
     loadgen_cpu_pct: float
     other_cpu_pct: float  # other work on the (shared) machine meanwhile, % of one core
+    site_instructions: int | None = None  # counted by callgrind (--callgrind), all threads
+    # Per run: the browser's request sent -> the last of its upstream requests reached the
+    # simulator (its own record, same monotonic clock), in ms; the burst target's figure.
+    upstream_sent_ms: dict[str, float | None] | None = None
+
+
+def upstream_sent(runs: list[Any], results: list[Any], records: list[dict]) -> dict | None:
+    """Return percentiles of browser request -> last upstream request started, in ms."""
+    delays = []
+    for run, result in zip(runs, results, strict=True):
+        mine = [r for r in records if run.marker in json.dumps(r.get("body"), ensure_ascii=False)]
+        if len(mine) == len(run.calls):
+            delays.append(1000 * (max(r["started_at"] for r in mine) - result.sent_ns / 1e9))
+    if not delays:
+        return None
+    return {**_pcts(delays), "runs": len(delays)}
+
+
+def _upstream(stats: PhaseStats) -> str:
+    sent = stats.upstream_sent_ms
+    if not sent:
+        return ""
+    return (
+        f"\n  upstream requests sent after the browser's request, ms: p50 {_fmt(sent['p50'])} "
+        f"p99 {_fmt(sent['p99'])} max {_fmt(sent['max'])} ({sent['runs']:g} runs seen)"
+    )
+
+
+def _instructions(stats: PhaseStats) -> str:
+    """Return the callgrind line of a phase ("" when it was not counted)."""
+    if stats.site_instructions is None or not stats.chunks:
+        return ""
+    per_chunk = stats.site_instructions / stats.chunks
+    return (
+        f"\n  callgrind {stats.site_instructions:,} instructions for {stats.chunks} chunks of "
+        f"{stats.streams} runs: {per_chunk:,.0f} per chunk, starts and saves included"
+    )
 
 
 def _pcts(values: list[float]) -> dict[str, float | None]:
@@ -106,6 +143,7 @@ def summarise(
         sim_cpu_pct=100 * costs["sim_cpu_s"] / wall,
         loadgen_cpu_pct=100 * costs["loadgen_cpu_s"] / wall,
         other_cpu_pct=costs["other_cpu_pct"],
+        site_instructions=costs.get("site_instructions"),
     )
 
 
@@ -174,7 +212,9 @@ def print_point(n: int, relay: PhaseStats, direct: PhaseStats | None, args: Any)
         f" | window {_fmt(relay.window_cpu_pct, 0)}% of its core, "
         f"{_fmt(relay.window_cpu_us_per_chunk, 0)} us/chunk | RSS MiB "
         f"{_fmt(relay.rss_start_mib, 0)} -> peak {_fmt(relay.rss_peak_mib, 0)}\n"
-        f"  added  ms p50 {_fmt(added['p50'])} p95 {_fmt(added['p95'])} p99 {_fmt(added['p99'])}",
+        f"  added  ms p50 {_fmt(added['p50'])} p95 {_fmt(added['p95'])} p99 {_fmt(added['p99'])}"
+        + _instructions(relay)
+        + _upstream(relay),
         flush=True,
     )
     print(f"  {json.dumps(targets)} -> {verdict}")

@@ -44,6 +44,10 @@ class PreparedRun:
     cookie: str
     calls: tuple[DirectCall, ...]
     marker: str
+    # "?t=<token>": the stream token the run's page puts in its stream and Stop URLs, so the
+    # site answers them as it answers a browser (playground/runs/stream_endpoint.py); "" sends
+    # them through Django's full request cycle instead (--no-token).
+    query: str = ""
 
 
 def configure(env: dict[str, str]) -> None:
@@ -136,10 +140,13 @@ def _direct_call(run: Any, column: Any, segment: Any) -> DirectCall:
     return DirectCall(call.url, dict(call.headers), dict(call.body))
 
 
-def make_runs(members: list[Member], models: list[str], tokens: int) -> list[PreparedRun]:
+def make_runs(
+    members: list[Member], models: list[str], tokens: int, *, token: bool = True
+) -> list[PreparedRun]:
     """Return one waiting run per member, one column per model, `tokens` long each."""
     from playground.providers.base import Turn
     from playground.providers.prompt import Parameters, Prompt
+    from playground.runs import stream_tokens
     from playground.runs.models import Run
 
     prepared = []
@@ -160,7 +167,11 @@ def make_runs(members: list[Member], models: list[str], tokens: int) -> list[Pre
         calls = []
         for column in run.columns.select_related("credential").order_by("position"):
             calls.append(_direct_call(run, column, column.segments.get(index=0)))
-        prepared.append(PreparedRun(str(run.code), member.cookie, tuple(calls), marker))
+        query = ""
+        if token:
+            session_key = member.cookie.partition("=")[2]
+            query = "?t=" + stream_tokens.mint(run.pk, str(run.code), member.user.pk, session_key)
+        prepared.append(PreparedRun(str(run.code), member.cookie, tuple(calls), marker, query))
     return prepared
 
 

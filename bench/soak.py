@@ -70,7 +70,7 @@ async def _batch(site: str, runs: list[Any], first: int) -> list[str | None]:
             coros.append(
                 relay_run(
                     client,
-                    f"{site}/runs/{run.code}/stream/",
+                    f"{site}/runs/{run.code}/stream/{run.query}",
                     run.cookie,
                     columns=3,
                     timeout=60,

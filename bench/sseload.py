@@ -151,10 +151,12 @@ async def relay_run(
     timeout: float,
     close_after_texts: int | None = None,
     expect: str = "done",
+    texting: tuple[int, asyncio.Event] | None = None,
 ) -> StreamResult:
     """Read a run's stream from the site; optionally close it after that many text frames.
 
-    Every column must end with the status `expect` (the badge's text, lower-cased).
+    Every column must end with the status `expect` (the badge's text, lower-cased). With
+    `texting` (n, event), the event is set once n text frames have arrived.
     """
     result = StreamResult(label=url, sent_ns=time.monotonic_ns())
     headers = {"Cookie": cookie, "Accept": "text/event-stream", "Cache-Control": "no-cache"}
@@ -175,6 +177,8 @@ async def relay_run(
                 for frame in parser.feed(chunk):
                     _apply_relay_frame(result, frame, now)
                 texts = sum(len(times) for times in result.text_times.values())
+                if texting is not None and texts >= texting[0]:
+                    texting[1].set()
                 if close_after_texts is not None and texts >= close_after_texts:
                     result.closed_ns = time.monotonic_ns()
                     return result

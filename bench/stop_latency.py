@@ -114,7 +114,7 @@ async def one_stop(site: str, stream_client: httpx.AsyncClient, probe: Any, memb
 
     reader = ProbeStream()
     task = asyncio.create_task(
-        reader.read(stream_client, f"{site}/runs/{probe.code}/stream/", probe.cookie)
+        reader.read(stream_client, f"{site}/runs/{probe.code}/stream/{probe.query}", probe.cookie)
     )
     await reader.texting.wait()
     streaming_in = await sync_to_async(holder_pid)(probe.code)
@@ -132,7 +132,9 @@ async def one_stop(site: str, stream_client: httpx.AsyncClient, probe: Any, memb
             if answered_by == streaming_in and attempts < 100:
                 continue
             pressed = time.monotonic_ns()
-            answer = await control.post(f"{site}/runs/{probe.code}/stop/", headers=headers)
+            answer = await control.post(
+                f"{site}/runs/{probe.code}/stop/{probe.query}", headers=headers
+            )
             answered = time.monotonic_ns()
             break
     await task
@@ -156,7 +158,7 @@ async def run(
             await asyncio.sleep(i * spacing)
             return await relay_run(
                 client,
-                f"{site}/runs/{r.code}/stream/",
+                f"{site}/runs/{r.code}/stream/{r.query}",
                 r.cookie,
                 columns=3,
                 timeout=args.tokens / args.tps + 120,

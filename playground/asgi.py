@@ -4,9 +4,10 @@ Django rejects `lifespan` scopes, so this wrapper answers them itself: at startu
 process's background tasks (stop listener, lease heartbeat, sweep: playground/runs/background.py)
 and hooks SIGTERM to drain the streams; at shutdown it saves what still streams and closes the
 shared upstream HTTP client. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
-provider simulator (a pure ASGI app), so a fresh install works offline against itself. Behind
-the platform's router the client's address is the router's own X-Forwarded-For entry
-(playground/accounts/clientip.py).
+provider simulator (a pure ASGI app), so a fresh install works offline against itself. A run's
+stream and Stop requests that carry the page's stream token are answered without Django's
+request cycle (playground/runs/stream_endpoint.py). Behind the platform's router the client's
+address is the router's own X-Forwarded-For entry (playground/accounts/clientip.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.conf import settings  # noqa: E402
 from playground import http as upstream  # noqa: E402
 from playground.accounts.clientip import use_forwarded_client  # noqa: E402
 from playground.bodylimit import Receive, Scope, Send, limit_body  # noqa: E402
-from playground.runs import background  # noqa: E402
+from playground.runs import background, stream_endpoint  # noqa: E402
 
 if TYPE_CHECKING:
     from playground.simulator import SimulatorApp
@@ -73,5 +74,8 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         inner["path"] = path[len(SIMULATOR_PREFIX) :] or "/"
         inner["root_path"] = scope.get("root_path", "") + SIMULATOR_PREFIX
         await _get_simulator()(inner, receive, send)
+        return
+    # A run's stream and Stop with the page's token skip Django's request cycle (same answer).
+    if await stream_endpoint.handle(scope, receive, send):
         return
     await limit_body(django_application, settings.MAX_REQUEST_BODY_BYTES, scope, receive, send)

@@ -97,7 +97,10 @@ def build_client(*, allow_private: bool) -> httpx.AsyncClient:
         transport=transport,
         # The demo mode's simulator, answered in this process (playground/providers/inprocess.py).
         mounts=simulator_mounts(),
-        timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=5.0),
+        # httpx-aiohttp hands `pool` to aiohttp as the bound on the whole connection set-up
+        # (waiting for a slot and connecting), so it is as long as `connect`: at 5 s, a busy
+        # process starting 100 runs at once failed a few connections (bench/relay.py).
+        timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0),
         follow_redirects=False,
     )
 

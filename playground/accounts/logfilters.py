@@ -15,10 +15,16 @@ TOKEN_PATHS = re.compile(
     re.IGNORECASE,
 )
 REDACTED = r"\1[token]"
+# A run's stream and Stop URLs carry a stream token in their query (runs/stream_tokens.py).
+# It is worth nothing without its session's cookie; it stays out of the logs all the same.
+QUERY_TOKEN = re.compile(r"([?&]t=)[^&#\s\"']+")
 
 
 def redact(text: str) -> str:
-    """Return `text` with the token of every invite or share path replaced by "[token]"."""
+    """Return `text` with the token of every invite or share path, and every stream token,
+    replaced by "[token]"."""
+    if "t=" in text:
+        text = QUERY_TOKEN.sub(REDACTED, text)
     lowered = text.lower()
     if "invites" not in lowered and "shared" not in lowered:
         return text

@@ -2,10 +2,10 @@
 
 `stream_completion` yields TextDelta / ReasoningDelta / ToolCallDelta / Usage, then exactly one
 terminal event, Finish or ProviderError; it never raises ProviderError. Deadlines (first token,
-stall between parsed data events, total) are applied with `asyncio.timeout_at` around each read,
-never around a `yield` (PEP 789). Keep-alive comments are not data, so they do not reset the
-stall clock. Cancelling the consumer propagates CancelledError and closes the upstream response
-at once.
+stall between parsed data events, total) are applied around each read (exchange.py's
+`_Watchdog`), never around a `yield` (PEP 789). Keep-alive comments are not data, so they do not
+reset the stall clock. Cancelling the consumer propagates CancelledError and closes the upstream
+response at once.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ async def stream_completion(
         for event in exchange.ending():
             yield event
     finally:
+        exchange.watchdog.close()
         # Shielded: a second cancellation arriving while the response closes would otherwise
         # cut the close short and leave the connection checked out of the pool for good.
         await asyncio.shield(opened.aclose())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import functools
 import html.entities
 import json
 import re
@@ -100,6 +101,7 @@ def unsupported(message: str) -> ProviderError:
 
 
 KEY_PIECE = 8
+SHORT_TEXT = 4096
 # How an escape starts: JSON "\\u0073" (and "\\/"), URL "%73", HTML "&#115;" or "&sol;".
 _ESCAPE_STARTS = ("\\u", "\\/", "%", "&")
 _ENTITIES: dict[str, list[str]] = {}
@@ -121,19 +123,26 @@ def scrub(text: str, api_key: str) -> str:
     text = text.replace(api_key, "[key]")
     if len(api_key) < KEY_PIECE:
         return text
-    windows = {api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1)}
+    windows = _windows(api_key)
     for form in _base64_forms(api_key):
         if form in text:
             text = text.replace(form, "[key]")
     if any(start in text for start in _ESCAPE_STARTS):
         # First, so that a key with one escaped character becomes one "[key]", not two.
         text = _scrub_escaped(text, api_key, windows)
-    if any(window in text for window in windows):
+    if _has_piece(text, api_key, windows):
         text = _replace(text, _piece_spans(text, api_key, windows))
     return text
 
 
-def _piece_spans(text: str, api_key: str, windows: set[str]) -> list[tuple[int, int]]:
+def _has_piece(text: str, api_key: str, windows: frozenset[str]) -> bool:
+    """Return whether any 8-character piece of the key occurs in `text`."""
+    if len(text) < SHORT_TEXT:  # a streamed delta: one regex pass in C
+        return _pieces_pattern(api_key).search(text) is not None
+    return any(window in text for window in windows)  # a body: a fast substring search each
+
+
+def _piece_spans(text: str, api_key: str, windows: frozenset[str]) -> list[tuple[int, int]]:
     """Return the (start, end) of every run of `text` that is a piece of the key (linear)."""
     # Some providers echo a shortened key ("sk-abcd****wxyz"): find every run of the text
     # that is a piece of the key, starting from the key's 8-character windows.
@@ -161,7 +170,26 @@ def _replace(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(kept)
 
 
-def _base64_forms(api_key: str) -> set[str]:
+# The relay scrubs each column's text several times a second with the same key: what is derived
+# from a key is computed once. Sized above the keys one process streams with at once (a cache
+# smaller than that is emptied round-robin and never hits); a few KB per key.
+KEY_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _windows(api_key: str) -> frozenset[str]:
+    """Return every 8-character piece of the key."""
+    return frozenset(api_key[i : i + KEY_PIECE] for i in range(len(api_key) - KEY_PIECE + 1))
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _pieces_pattern(api_key: str) -> re.Pattern[str]:
+    """Return a regex that finds any 8-character piece of the key."""
+    return re.compile("|".join(re.escape(window) for window in sorted(_windows(api_key))))
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _base64_forms(api_key: str) -> frozenset[str]:
     """Return the base64 (standard and URL-safe) of the key at each of the 3 byte alignments,
     without the edge characters that depend on the bytes around it."""
     raw = api_key.encode()
@@ -172,7 +200,7 @@ def _base64_forms(api_key: str) -> set[str]:
         core = encoded[-(-shift * 8 // 6) : len(data) * 8 // 6]
         if len(core) >= KEY_PIECE:
             forms |= {core, core.translate(_URLSAFE)}
-    return forms
+    return frozenset(forms)
 
 
 def _hex(number: int, width: int = 0) -> str:
@@ -181,6 +209,7 @@ def _hex(number: int, width: int = 0) -> str:
     return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in digits)
 
 
+@functools.lru_cache(maxsize=64)
 def _escape_pattern(api_key: str) -> re.Pattern[str]:
     """Return a regex matching one escaped character of the key, in any of the escapings."""
     # Case-sensitive, with both cases spelled out: IGNORECASE would cost the regex engine its
@@ -217,7 +246,7 @@ def _unescape(token: str) -> str:
     return html.entities.html5.get(token[1:], "\0")
 
 
-def _scrub_escaped(text: str, api_key: str, windows: set[str]) -> str:
+def _scrub_escaped(text: str, api_key: str, windows: frozenset[str]) -> str:
     """Return `text` with every piece of the key that is written partly or wholly escaped
     replaced by "[key]": find the pieces in a copy with the escapes undone, then map back."""
     pattern = _escape_pattern(api_key)

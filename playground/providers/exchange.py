@@ -8,10 +8,12 @@ yields parsed items per event, `next_batch()` applies the deadlines and maps tra
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import ssl
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
+from typing import TypeVar
 
 import httpx
 
@@ -38,6 +40,8 @@ from playground.providers.urlpolicy import (
     UnsafeBaseURL,
     resolve_and_check,
 )
+
+T = TypeVar("T")
 
 ERROR_BODY_LIMIT = 64 * 1024
 
@@ -100,6 +104,65 @@ class _Clock:
         self.first_token = self.first_token or token
 
 
+class _Watchdog:
+    """One timer per exchange that cancels the read in progress once the clock's deadline passes.
+
+    `asyncio.timeout_at` around every read rescheduled a timer per streamed event, a tenth of
+    the relay's CPU (bench/relay.py). Here the timer is set once and, when it fires, looks
+    again: data that arrived meanwhile moved the deadline, so it is set again for then.
+    Cancelling the read follows `asyncio.Timeout` (a cancel of our own becomes TimeoutError).
+    """
+
+    def __init__(self, clock: _Clock) -> None:
+        self.clock = clock
+        self.loop = asyncio.get_running_loop()
+        self.handle: asyncio.TimerHandle | None = None
+        self.armed_for = math.inf
+        self.reader: asyncio.Task[object] | None = None
+        self.fired = False
+
+    def _arm(self, when: float) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+        self.handle = self.loop.call_at(when, self._check)
+        self.armed_for = when
+
+    def _check(self) -> None:
+        self.handle, self.armed_for = None, math.inf
+        when = self.clock.next_deadline()
+        if when > self.loop.time():
+            self._arm(when)
+        elif self.reader is not None and not self.fired:
+            self.fired = True
+            self.reader.cancel()
+
+    async def next(self, items: AsyncIterator[T]) -> T:
+        """Return the next item of `items`; raise TimeoutError if the deadline passes first."""
+        when = self.clock.next_deadline()
+        if when <= self.loop.time():
+            raise TimeoutError
+        if when < self.armed_for:
+            self._arm(when)
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        self.reader, self.fired = task, False
+        try:
+            return await anext(items)
+        except asyncio.CancelledError as error:
+            if self.fired and task.uncancel() <= cancelling:
+                raise TimeoutError from error
+            raise
+        finally:
+            self.reader = None
+
+    def close(self) -> None:
+        """Drop the timer (it would keep the exchange alive until the deadline)."""
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+
 class Exchange:
     """The state of one request: clock, normaliser, what has arrived so far."""
 
@@ -110,6 +173,7 @@ class Exchange:
         self.format = FORMATS[the_plan.format]
         self.streaming = bool(the_plan.call.body.get("stream"))
         self.clock = _Clock(deadlines, streaming=self.streaming)
+        self.watchdog = _Watchdog(self.clock)
         self.recorder = recorder
         self.normaliser = Normaliser(echo=the_plan.echo, trimmed=the_plan.trimmed)
         self.chars = 0
@@ -199,15 +263,16 @@ class Exchange:
         """Keep `chunk` for Inspect and for the unframed-body fallback."""
         if self.recorder is not None:
             self.recorder.record(chunk)
-        if len(self.head) < ERROR_BODY_LIMIT:
+        # The head is read only when nothing was parsed; growing it (a copy per chunk) after
+        # the first event cost more than parsing the stream (bench/relay.py).
+        if not self.units and len(self.head) < ERROR_BODY_LIMIT:
             self.head += chunk[: ERROR_BODY_LIMIT - len(self.head)]
 
     async def next_batch(self, batches: AsyncGenerator[list[Item], None]) -> list[Item] | None:
         """Return the next list of items, an error item when a deadline or the transport
         failed, or None at the end of the body."""
         try:
-            async with asyncio.timeout_at(self.clock.next_deadline()):
-                return await anext(batches)
+            return await self.watchdog.next(batches)
         except StopAsyncIteration:
             return None
         except FrameTooLarge as error:

@@ -10,8 +10,8 @@ from django.utils.html import format_html
 
 from playground.providers.catalog import model_info
 
-from .events import ColumnOutcome
 from .models import RunColumn, cost_of
+from .relay import ColumnOutcome
 
 
 def _number(value: float | int | None, unit: str, digits: int = 0) -> str:

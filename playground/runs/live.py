@@ -14,12 +14,13 @@ drain every stream.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .events import RunRelay
+    from .relay import RunRelay
     from .streaming import StreamPlan
 
 _identity: tuple[int, str] = (0, "")
@@ -60,32 +61,82 @@ class LiveStream:
         return texts
 
 
+@dataclass(eq=False)
+class Opening:
+    """A stream of run `code` still claiming its segments: a Stop waits here for its relay.
+
+    Without it a Stop pressed in the first moments of a run (the claim takes a while on a
+    busy process) found no relay and was lost, and the run streamed to its end.
+    """
+
+    code: str
+    stops: list[set[int] | None] = field(default_factory=list)
+
+
 _streams: dict[str, list[LiveStream]] = {}
+_openings: dict[str, list[Opening]] = {}
+# Stop views run on worker threads, streams on the event loop: one lock makes "a Stop finds the
+# opening" and "the opening becomes its stream" happen one after the other.
+_lock = threading.Lock()
 
 
-def register(stream: LiveStream) -> None:
-    _streams.setdefault(stream.code, []).append(stream)
+def opening(code: str) -> Opening:
+    """Note that a stream of run `code` is starting here; Stops for it are kept until then."""
+    waiting = Opening(code)
+    with _lock:
+        _openings.setdefault(code, []).append(waiting)
+    return waiting
+
+
+def close_opening(waiting: Opening) -> None:
+    """Forget `waiting` (its stream did not start, or has registered). Idempotent."""
+    with _lock:
+        _remove(_openings, waiting.code, waiting)
+
+
+def register(stream: LiveStream, waiting: Opening | None = None) -> None:
+    """Register a live stream (in place of its opening); apply the Stops that waited for it."""
+    with _lock:
+        _streams.setdefault(stream.code, []).append(stream)
+        stops = []
+        if waiting is not None:
+            _remove(_openings, waiting.code, waiting)
+            stops = waiting.stops
+    for positions in stops:
+        stream.relay.request_stop(positions)
 
 
 def unregister(stream: LiveStream) -> None:
-    streams = _streams.get(stream.code, [])
-    if stream in streams:
-        streams.remove(stream)
-    if not streams:
-        _streams.pop(stream.code, None)
+    with _lock:
+        _remove(_streams, stream.code, stream)
+
+
+def _remove(groups: dict[str, list[Any]], code: str, item: Any) -> None:
+    group = groups.get(code, [])
+    if item in group:
+        group.remove(item)
+    if not group:
+        groups.pop(code, None)
 
 
 def streams() -> list[LiveStream]:
     """Return every stream live in this process."""
-    return [stream for group in list(_streams.values()) for stream in group]
+    with _lock:
+        return [stream for group in _streams.values() for stream in group]
 
 
 def stop_here(code: str, positions: set[int] | None = None) -> bool:
     """Stop the given columns of run `code` (all when None) if it streams in this process.
 
-    Thread-safe (the relay applies it on its own loop); return whether a relay was found.
+    Thread-safe (the relay applies it on its own loop); a stream of the run that is still
+    claiming its segments gets the Stop as soon as its relay exists. Return whether either
+    was found.
     """
-    found = list(_streams.get(code, ()))
+    with _lock:
+        found = list(_streams.get(code, ()))
+        waiting = list(_openings.get(code, ()))
+        for each in waiting:
+            each.stops.append(None if positions is None else set(positions))
     for stream in found:
         stream.relay.request_stop(positions)
-    return bool(found)
+    return bool(found or waiting)

@@ -466,6 +466,8 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
         the holder's running segments, and (text, reasoning) for the ids in `texts`, the
         segments whose text grew since the last beat. A finished segment is never touched.
         """
+        if connection.vendor == "postgresql":
+            return self._beat_postgresql(holder, texts)
         fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
         if texts:
             fields["text"] = Case(
@@ -479,6 +481,37 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
                 output_field=models.TextField(),
             )
         return self.filter(holder=holder, status=SegmentStatus.RUNNING).update(**fields)
+
+    def _beat_postgresql(self, holder: str, texts: dict[int, tuple[str, str]]) -> int:
+        """`beat` as one statement with the texts in three arrays (PostgreSQL).
+
+        Building a `CASE` of a `When` per live segment cost ~4 % of the site's CPU at 300 live
+        columns (bench/relay.py with --profile); arrays cost next to nothing to build.
+        """
+        table = Segment._meta.db_table
+        ids = list(texts)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH beat AS (SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+                " AS beat(id, text, reasoning))"
+                f" UPDATE {table} SET heartbeat_at = %s,"
+                f" text = COALESCE((SELECT text FROM beat WHERE beat.id = {table}.id),"
+                f" {table}.text), reasoning = COALESCE("
+                f"(SELECT reasoning FROM beat WHERE beat.id = {table}.id), {table}.reasoning)"
+                # SKIP LOCKED: a segment whose stream is saving its outcome right now needs no
+                # beat, and waiting for it while holding other rows deadlocked with that save.
+                f" WHERE id IN (SELECT id FROM {table} WHERE holder = %s AND status = %s"
+                " FOR UPDATE SKIP LOCKED)",
+                [
+                    ids,
+                    [texts[pk][0] for pk in ids],
+                    [texts[pk][1] for pk in ids],
+                    timezone.now(),
+                    holder,
+                    SegmentStatus.RUNNING,
+                ],
+            )
+            return int(cursor.rowcount)
 
     def interrupt_abandoned(self) -> int:
         """Mark segments nobody streams any more interrupted, refresh their runs; return count.

@@ -11,8 +11,8 @@ from collections.abc import AsyncGenerator
 
 from django.template.loader import render_to_string
 
-from .events import OPEN_FRAME, format_event
 from .models import Run, RunColumn, summarize
+from .relay import OPEN_FRAME, format_event
 from .templatetags.run_tags import segment_metrics
 
 

@@ -29,6 +29,11 @@ RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
 def request_stop(code: str, positions: set[int] | None = None) -> None:
     """Stop the given columns of run `code` (all when None), wherever it streams (sync)."""
     live.stop_here(code, positions)
+    notify(code, positions)
+
+
+def notify(code: str, positions: set[int] | None = None) -> None:
+    """Tell the other processes to stop those columns (sync; PostgreSQL, else nothing to do)."""
     if connection.vendor == "postgresql":
         columns = None if positions is None else sorted(positions)
         payload = json.dumps({"run": code, "columns": columns})

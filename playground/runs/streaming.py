@@ -2,7 +2,7 @@
 
 The stream view stays a thin async shell: `plan_stream` (sync, one thread hop) claims the waiting
 segments (taking this process's lease on them) and decrypts the keys, then closes its database
-connection so none is held while streaming; `events.RunRelay` streams; `persist` (sync,
+connection so none is held while streaming; `relay.RunRelay` streams; `persist` (sync,
 shielded) saves every column once. Stop lives in stops.py, the leases in background.py.
 """
 
@@ -32,10 +32,10 @@ from playground.providers.catalog import model_info
 from playground.providers.prompt import Prompt
 from playground.providers.recorder import Recorder
 
-from .events import ColumnJob, ColumnOutcome, RunRelay
 from .fragments import outcome_metrics
 from .live import process_id
 from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
+from .relay import ColumnJob, ColumnOutcome, RunRelay
 from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
 from .team_keys import gate_team_column, settle_team_use

@@ -24,7 +24,6 @@ from playground.http import get_client
 from playground.prompts.forms import TURN_PREFIX
 
 from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
-from .events import OPEN_FRAME, RunRelay
 from .forms import ImageUploadForm, bind_submission
 from .history import HistoryFilters, history_choices
 from .images import RejectedImage
@@ -37,6 +36,7 @@ from .models import (
     SegmentStatus,
     summarize,
 )
+from .relay import OPEN_FRAME, RunRelay
 from .rendering import render_markdown
 from .replay import replay_frames
 
@@ -102,31 +102,37 @@ async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
         raise Http404("No such run.")
-    return _sse_response(_stream_body(run.pk))
+    return _sse_response(stream_body(run.pk, str(run.code)))
 
 
-async def _stream_body(run_pk: int) -> AsyncIterator[str]:
+async def stream_body(run_pk: int, code: str) -> AsyncIterator[str]:
+    """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it."""
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     yield OPEN_FRAME
-    planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk))
+    waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
     try:
-        plan = await asyncio.shield(planning)
-    except asyncio.CancelledError:
-        # Gone while its segments were being claimed: the claim finishes in its thread
-        # regardless, so wait for it and save those segments as stopped, never "running".
-        plan = await planning
-        await streaming.save_outcomes(plan, streaming.unstarted_outcomes(plan))
-        raise
-    if plan.jobs:
-        frames = _relay_body(plan, streaming.relay_for(plan, get_client))
-    else:
-        await _settle(run_pk)
-        frames = await sync_to_async(replay_frames)(run_pk)
-    async with aclosing(frames):  # closing this stream closes the relay, which saves the run
-        async for frame in frames:
-            if frame != OPEN_FRAME:
-                yield frame
+        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk))
+        try:
+            plan = await asyncio.shield(planning)
+        except asyncio.CancelledError:
+            # Gone while its segments were being claimed: the claim finishes in its thread
+            # regardless, so wait for it and save those segments as stopped, never "running".
+            plan = await planning
+            await streaming.save_outcomes(plan, streaming.unstarted_outcomes(plan))
+            raise
+        if plan.jobs:
+            frames = _relay_body(plan, streaming.relay_for(plan, get_client), waiting)
+        else:
+            live.close_opening(waiting)
+            await _settle(run_pk)
+            frames = await sync_to_async(replay_frames)(run_pk)
+        async with aclosing(frames):  # closing this stream closes the relay, which saves the run
+            async for frame in frames:
+                if frame != OPEN_FRAME:
+                    yield frame
+    finally:
+        live.close_opening(waiting)
 
 
 async def _settle(run_pk: int, timeout: float = 3.0) -> None:
@@ -141,10 +147,12 @@ async def _settle(run_pk: int, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def _relay_body(plan: streaming.StreamPlan, relay: RunRelay) -> AsyncGenerator[str, None]:
+async def _relay_body(
+    plan: streaming.StreamPlan, relay: RunRelay, waiting: live.Opening
+) -> AsyncGenerator[str, None]:
     stream = live.LiveStream(str(plan.run.code), relay, plan)
     await background.ensure_running()  # the lease heartbeat and the stop listener
-    live.register(stream)
+    live.register(stream, waiting)
     saved = False
     try:
         done_frame = ""

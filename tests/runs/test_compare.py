@@ -41,7 +41,8 @@ def test_it_starts_a_run_and_returns_the_columns_fragment(alice_client: Client, 
     assert response.status_code == 200
     run = Run.objects.get()
     body = response.content.decode()
-    assert f'sse-connect="/runs/{run.code}/stream/"' in body
+    # The stream URL carries the page's stream token (playground/runs/stream_tokens.py).
+    assert f'sse-connect="/runs/{run.code}/stream/?t=' in body
     assert 'sse-close="run-done"' in body
     assert body.count('class="column"') == 2
     assert run.prefix == "```python\n"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from playground.providers import CompletionRequest, Deadlines, Target, Turn
-from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, escape_text, format_event
+from playground.runs.relay import ColumnJob, ColumnOutcome, RunRelay, escape_text, format_event
 from playground.runs.status import SegmentStatus
 from tests.runs.conftest import SIM_KEY, Sim
 

@@ -6,7 +6,7 @@ import pytest
 
 from playground.http import build_client
 from playground.providers import CompletionRequest, Target, TextDelta, Turn
-from playground.runs.events import ColumnJob, ColumnOutcome, RunRelay, _key_tail
+from playground.runs.relay import ColumnJob, ColumnOutcome, RunRelay, _key_tail
 from playground.runs.status import SegmentStatus
 from tests.runs.conftest import SIM_KEY, Sim, pool_in_use_once_settled
 

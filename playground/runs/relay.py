@@ -124,6 +124,7 @@ class Renderer(Protocol):
 
 _STOPPED = object()
 _ENDED = object()
+_WAKE = -1  # the column index of the relay's own wake-up (coalescing, keep-alive)
 
 
 def _unexpected_error() -> ProviderError:
@@ -188,6 +189,8 @@ class RunRelay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._requested: list[set[int] | None] = []  # stops asked for before the loop was known
+        self._wake: asyncio.TimerHandle | None = None
+        self._wake_at = math.inf
 
     def request_stop(self, indexes: set[int] | None = None) -> None:
         """Stop the given columns (all when None) from any thread; the relay's loop does it.
@@ -362,6 +365,22 @@ class RunRelay:
                 wake = min(wake, pending.sent_at + self.coalesce)
         return max(0.0, wake - now)
 
+    def _set_wakeup(self, delay: float) -> None:
+        """Make sure the loop wakes within `delay` seconds, even if no event arrives.
+
+        One timer that puts a wake-up in the queue, moved only when it must ring sooner: an
+        `asyncio.timeout` around every queue read set and cancelled a timer per upstream
+        chunk (bench/relay.py --profile). A wake-up that rings early costs one quiet turn.
+        """
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        if self._wake is not None and self._wake_at <= when:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake = loop.call_at(when, self._queue.put_nowait, (_WAKE, None))
+        self._wake_at = when
+
     def _start(self) -> list[str]:
         """Start one producer per sendable column; return end frames for refused ones."""
         frames = []
@@ -400,13 +419,18 @@ class RunRelay:
             for frame in self._start():
                 yield frame
             while not all(outcome.done for outcome in self.outcomes.values()):
-                item: tuple[int, object] | None = None
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._next_wakeup(last_frame_at)):
-                        item = await self._queue.get()
+                self._set_wakeup(self._next_wakeup(last_frame_at))
+                items = [await self._queue.get()]
+                # Everything else already queued goes into the same turn: under load several
+                # columns' chunks wait together, and one pass over the columns serves them all.
+                while not self._queue.empty():
+                    items.append(self._queue.get_nowait())
                 out = []
-                if item is not None and self._apply(*item):
-                    out.append(self._end_frames(item[0]))
+                for index, event in items:
+                    if index == _WAKE:
+                        self._wake, self._wake_at = None, math.inf
+                    elif self._apply(index, event):
+                        out.append(self._end_frames(index))
                 for index in self._pending:
                     if not self.outcomes[index].done:
                         out.append(self._flush(index, force=False))
@@ -419,6 +443,8 @@ class RunRelay:
                     yield chunk
             yield format_event("run-done", self.renderer.done(list(self.outcomes.values())))
         finally:
+            if self._wake is not None:
+                self._wake.cancel()
             await self._cancel_all()
 
     async def _cancel_all(self) -> None:
@@ -440,7 +466,9 @@ class RunRelay:
             if late:
                 await asyncio.wait(late, timeout=self.close_grace)
         while not self._queue.empty():  # what producers sent after the last frame
-            self._apply(*self._queue.get_nowait())
+            index, event = self._queue.get_nowait()
+            if index != _WAKE:
+                self._apply(index, event)
         for index, task in self._tasks.items():
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved, so asyncio does not log it as never retrieved

@@ -1,0 +1,173 @@
+"""The run's stream and Stop, answered in ASGI directly when the page's stream token checks out.
+
+Through Django, a stream request runs thirteen middleware (each hook a hop to a worker thread
+and back to the busy event loop), loads the session and the user, and wraps every frame in a
+StreamingHttpResponse; a Stop button press does the same before it reaches the relay. Under
+100 streaming runs that made the Stop press wait for seconds (BENCHMARKS.md). A request that
+carries a valid token (playground/runs/stream_tokens.py: this run, this owner, this session,
+not expired) needs none of it: `handle` answers it here, with the headers Django would send.
+Every other request, and any request whose token does not check out, is left to Django
+(`handle` returns False without reading or sending anything), so the result never differs,
+only the cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.db import close_old_connections, connection
+from django.http.cookie import parse_cookie
+from django.utils import timezone
+
+from . import live, stops, stream_tokens
+from .models import Run
+
+STREAM_PATH = re.compile(r"/runs/(?P<code>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/stream/")
+STOP_PATH = re.compile(
+    r"/runs/(?P<code>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/"
+    r"(?:columns/(?P<position>[0-9]{1,4})/)?stop/"
+)
+
+
+def _security_headers() -> list[tuple[bytes, bytes]]:
+    """Return the headers Django's middleware puts on a signed-in user's response."""
+    headers = [
+        (b"cache-control", b"no-cache, no-store, private"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+    ]
+    if settings.SECURE_REFERRER_POLICY:
+        headers.append((b"referrer-policy", settings.SECURE_REFERRER_POLICY.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        coop = settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()
+        headers.append((b"cross-origin-opener-policy", coop))
+    return headers
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _grant(scope: dict[str, Any], code: str) -> stream_tokens.StreamGrant | None:
+    """Return what the request's token allows, or None (then Django answers it)."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    token = query.get("t", [""])[0]
+    if not token:
+        return None
+    cookies = parse_cookie(_header(scope, b"cookie"))
+    return stream_tokens.verify(token, code, cookies.get(settings.SESSION_COOKIE_NAME))
+
+
+def _same_origin(scope: dict[str, Any]) -> bool:
+    """Return whether a POST's Origin (when the browser sent one) is this site's host."""
+    origin = _header(scope, b"origin")
+    return not origin or urlsplit(origin).netloc == _header(scope, b"host")
+
+
+async def handle(scope: dict[str, Any], receive: Any, send: Any) -> bool:
+    """Answer a stream or htmx Stop request with a valid token; return False to pass it on."""
+    if scope["type"] != "http" or scope.get("root_path"):
+        return False
+    path, method = scope["path"], scope["method"]
+    if method == "GET" and (match := STREAM_PATH.fullmatch(path)):
+        grant = _grant(scope, match["code"])
+        if grant is None:
+            return False
+        return await _stream(grant, _session_key(scope), receive, send)
+    if method == "POST" and (match := STOP_PATH.fullmatch(path)):
+        if _header(scope, b"hx-request") != "true" or not _same_origin(scope):
+            return False  # a plain form post gets Django's redirect; a foreign origin its 403
+        grant = _grant(scope, match["code"])
+        if grant is None:
+            return False
+        position = match["position"]
+        await _stop(grant, None if position is None else {int(position)}, send)
+        return True
+    return False
+
+
+def _session_key(scope: dict[str, Any]) -> str:
+    return parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME, "")
+
+
+def _still_signed_in(grant: stream_tokens.StreamGrant, session_key: str) -> bool:
+    """Return whether the session is still live and the run still its owner's (sync)."""
+    try:
+        session_live = Session.objects.filter(
+            session_key=session_key, expire_date__gt=timezone.now()
+        ).exists()
+        return session_live and Run.objects.filter(pk=grant.run_pk, user_id=grant.user_id).exists()
+    finally:
+        connection.close()
+
+
+async def _stream(
+    grant: stream_tokens.StreamGrant, session_key: str, receive: Any, send: Any
+) -> bool:
+    from .views import stream_body
+
+    # A thread of its own for this request's thread-sensitive work (the run's claim and save),
+    # as Django gives each request; without it they would queue on one process-wide thread.
+    async with ThreadSensitiveContext():
+        # One query for what the session middleware and the view would have looked up: a
+        # signed-out session (or a deleted run) goes to Django, which answers as it always did.
+        if not await sync_to_async(_still_signed_in)(grant, session_key):
+            return False
+        headers = [
+            (b"content-type", b"text/event-stream"),
+            (b"x-accel-buffering", b"no"),
+            *_security_headers(),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        sender = asyncio.ensure_future(_send_body(stream_body(grant.run_pk, grant.code), send))
+        listener = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            # The browser left (or the server is stopping us): cancelling the sender closes the
+            # relay, which cancels the upstream requests and saves what arrived.
+            for task in (sender, listener):
+                task.cancel()
+            for task in (sender, listener):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sync_to_async(close_old_connections)()
+    return True
+
+
+async def _send_body(body: Any, send: Any) -> None:
+    async with contextlib.aclosing(body):
+        async for frame in body:
+            await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _notify_others(code: str, positions: set[int] | None) -> None:
+    try:
+        stops.notify(code, positions)
+    finally:
+        connection.close()
+
+
+async def _stop(grant: stream_tokens.StreamGrant, positions: set[int] | None, send: Any) -> None:
+    # This process's relay stops at once, on its own loop; then the other processes hear it.
+    live.stop_here(grant.code, positions)
+    await sync_to_async(_notify_others, thread_sensitive=False)(grant.code, positions)
+    headers = [(b"content-length", b"0"), *_security_headers()]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
