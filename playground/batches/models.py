@@ -125,6 +125,7 @@ class CellStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
     INTERRUPTED = "interrupted", "Interrupted"
+    STOPPED = "stopped", "Stopped"  # Stop pressed on the cell's run page; its text is kept
 
 
 FINAL_CELL_STATUSES = (
@@ -132,9 +133,20 @@ FINAL_CELL_STATUSES = (
     CellStatus.FAILED,
     CellStatus.CANCELLED,
     CellStatus.INTERRUPTED,
+    CellStatus.STOPPED,
 )
-# What "Re-run failed" picks up again.
-RERUNNABLE = (CellStatus.FAILED, CellStatus.CANCELLED, CellStatus.INTERRUPTED)
+# What "Re-run failed" picks up again (and what the grid's failure filter shows).
+RERUNNABLE = (
+    CellStatus.FAILED,
+    CellStatus.CANCELLED,
+    CellStatus.INTERRUPTED,
+    CellStatus.STOPPED,
+)
+
+STOPPED_MESSAGE = (
+    "Stopped on its run page while it streamed; the text so far is kept. "
+    "“Re-run failed” sends it again."
+)
 
 INTERRUPTED_MESSAGE = (
     "The worker running this cell stopped mid-request. It was not sent again by itself (the "
@@ -276,6 +288,7 @@ class Batch(models.Model):
                 attempts=0,
                 not_before=None,
                 holder="",
+                stop_requested=False,
                 error_kind="",
                 error_message="",
                 changed_at=now,
@@ -445,6 +458,7 @@ class CellQuerySet(models.QuerySet["Cell"]):
                 heartbeat_at=now,
                 started_at=now,
                 finished_at=None,
+                stop_requested=False,
                 attempts=F("attempts") + 1,
                 changed_at=now,
             )
@@ -453,6 +467,25 @@ class CellQuerySet(models.QuerySet["Cell"]):
                     "id", flat=True
                 )
             )
+
+    def request_stop(self, run_code: str) -> int:
+        """Record a Stop pressed on a running cell's run (sync; one UPDATE); return how many.
+
+        The worker streaming the cell sees it within its poll (worker.py) and stops the cell's
+        relay. A cell that is not running (waiting for a retry, finished) is left alone. The
+        flag is cleared when the cell is claimed again.
+        """
+        return self.filter(run__code=run_code, status=CellStatus.RUNNING).update(
+            stop_requested=True
+        )
+
+    def stops_for(self, batch_pk: int, holder: str) -> list[int]:
+        """Return the ids of `holder`'s running cells of the batch that someone stopped."""
+        return list(
+            self.filter(
+                batch_id=batch_pk, holder=holder, status=CellStatus.RUNNING, stop_requested=True
+            ).values_list("id", flat=True)
+        )
 
     def beat(self, holder: str, ids: list[int]) -> int:
         """Renew `holder`'s lease on the cells it runs."""
@@ -487,6 +520,8 @@ class Cell(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)  # backoff after a 429 or 5xx
     holder = models.CharField(max_length=64, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Stop was pressed on the cell's run page while it ran (CellQuerySet.request_stop).
+    stop_requested = models.BooleanField(default=False)
     run = models.ForeignKey(
         "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

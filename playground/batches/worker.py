@@ -5,9 +5,13 @@ One driver per batch at a time (the batch's driver lease), started by a queue ta
 - reads the batch's status: on cancel it stops every cell in flight (their upstream requests
   are closed by the relay, their text so far saved as a stopped run), on pause it only stops
   claiming;
+- stops the relay of each of its cells whose run someone stopped (Stop on the run page is
+  recorded on the cell, models.CellQuerySet.request_stop; this process hears no NOTIFY): the
+  upstream request is closed, the text so far saved, and the cell ends stopped;
 - claims waiting cells up to the per-user and per-key caps (models.CellQuerySet.claim);
-- every BATCH_LEASE_SECONDS / 4 renews its leases (batch, cells, run segments) and marks
-  cells whose worker died interrupted.
+- every BATCH_LEASE_SECONDS / 4 renews its leases (batch, cells, run segments), saves each
+  streaming cell's text so far on its segment (so its run page shows it) and marks cells
+  whose worker died interrupted.
 A cell runs exactly as a run streams on the run page: `plan_stream` claims its segment,
 `relay_for` streams it through the site's upstream client (playground/http.py), `persist` saves
 it. Then the cell is settled: done with its checks, failed, or (429, 503, 5xx before any text)
@@ -39,13 +43,13 @@ from playground.http import aclose_client, get_client
 from playground.prompts.budget import from_settings
 from playground.providers import ErrorKind
 from playground.runs import streaming
-from playground.runs.live import process_id
+from playground.runs.live import LiveStream, process_id
 from playground.runs.models import Run, Segment
 from playground.runs.status import error_title
 
 from . import checks as checks_module
 from .cells import build_cell_run, row_problem
-from .models import Batch, BatchStatus, Cell, CellStatus
+from .models import STOPPED_MESSAGE, Batch, BatchStatus, Cell, CellStatus
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +187,11 @@ def _settle(prepared: Prepared, outcome: Any, holder: str) -> None:
             currency=segment.currency,
         )
     error = outcome.error
-    if outcome.stopped:
+    if outcome.stopped and cell.stop_requested:
+        fields.update(
+            status=CellStatus.STOPPED, error_kind="stopped", error_message=STOPPED_MESSAGE
+        )
+    elif outcome.stopped:
         fields.update(
             status=CellStatus.CANCELLED,
             error_kind="stopped",
@@ -193,7 +201,7 @@ def _settle(prepared: Prepared, outcome: Any, holder: str) -> None:
         title = error_title(str(error.kind))
         message = f"{title} {error.message}".strip()
         retry_after = retry_after_seconds(outcome.recorder.response_headers)
-        retryable = error.kind in RETRYABLE and not outcome.text
+        retryable = error.kind in RETRYABLE and not outcome.text and not cell.stop_requested
         too_long = retry_after is not None and retry_after > settings.BATCH_RETRY_AFTER_MAX_SECONDS
         if retryable and cell.attempts < settings.BATCH_MAX_ATTEMPTS and not too_long:
             wait = backoff_seconds(cell.attempts, retry_after)
@@ -243,24 +251,36 @@ def claim(batch_pk: int, holder: str, room: int) -> list[int]:
     return Cell.objects.claim(batch, holder, room)
 
 
-def heartbeat(batch_pk: int, holder: str, cell_ids: list[int]) -> None:
-    """Renew every lease this driver holds; mark cells of dead workers interrupted."""
+def heartbeat(
+    batch_pk: int, holder: str, cell_ids: list[int], texts: dict[int, tuple[str, str]]
+) -> None:
+    """Renew every lease this driver holds and save `texts` (segment id: text, reasoning so
+    far); mark cells of dead workers interrupted."""
     close_old_connections()
     Batch.objects.filter(pk=batch_pk, driver=holder).update(driver_heartbeat_at=timezone.now())
     Cell.objects.beat(holder, cell_ids)
-    Segment.objects.beat(holder, {})
+    Segment.objects.beat(holder, texts)
     Cell.objects.interrupt_abandoned()
 
 
-def batch_state(batch_pk: int) -> tuple[str, bool, float | None]:
-    """Return (status, whether cells wait or run, seconds until the next backoff ends)."""
+@dataclass
+class BatchState:
+    status: str
+    live: bool  # cells wait or run
+    backoff: float | None  # seconds until the next backoff ends
+    stops: list[int]  # this driver's running cells whose run someone stopped
+
+
+def batch_state(batch_pk: int, holder: str = "") -> BatchState:
+    """Return the batch's status, whether it has work left, and the Stops for `holder`."""
     close_old_connections()
     batch = Batch.objects.get(pk=batch_pk)
     live = batch.cells.filter(status__in=[CellStatus.PENDING, CellStatus.RUNNING])
     waiting = batch.cells.filter(status=CellStatus.PENDING).exclude(not_before=None)
     soonest = waiting.order_by("not_before").values_list("not_before", flat=True).first()
     wait = (soonest - timezone.now()).total_seconds() if soonest else None
-    return batch.status, live.exists(), wait
+    stops = Cell.objects.stops_for(batch_pk, holder) if holder else []
+    return BatchState(batch.status, live.exists(), wait, stops)
 
 
 def finish(batch_pk: int) -> None:
@@ -292,6 +312,8 @@ class Driver:
         self.slice = slice_seconds if slice_seconds is not None else settings.BATCH_SLICE_SECONDS
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.relays: dict[int, Any] = {}
+        self.streams: dict[int, LiveStream] = {}  # what the heartbeat saves the text of
+        self.stopped: set[int] = set()  # cells whose run someone stopped
         self.cancelled = False
 
     async def run(self) -> bool:
@@ -315,7 +337,7 @@ class Driver:
             if await _db(take_lease)(self.batch_pk, self.holder):
                 return True
             state = await _db(batch_state)(self.batch_pk)
-            if state[0] != BatchStatus.RUNNING:
+            if state.status != BatchStatus.RUNNING:
                 return False
             await asyncio.sleep(POLL * 2)
         return False  # another driver is alive and renewing: it has the batch
@@ -325,11 +347,16 @@ class Driver:
         every = settings.BATCH_LEASE_SECONDS / 4
         next_beat = 0.0
         while True:
-            status, live, backoff = await _db(batch_state)(self.batch_pk)
+            state = await _db(batch_state)(self.batch_pk, self.holder if self.tasks else "")
+            status, live, backoff = state.status, state.live, state.backoff
             if status == BatchStatus.CANCELLED and not self.cancelled:
                 self.cancelled = True
                 for relay in self.relays.values():
                     relay.stop()
+            for cell_id in set(state.stops) - self.stopped:
+                self.stopped.add(cell_id)  # a cell whose relay is not made yet: see _cell
+                if cell_id in self.relays:
+                    self.relays[cell_id].stop()
             claiming = status == BatchStatus.RUNNING and time.monotonic() < ends
             if claiming:
                 room = settings.BATCH_CONCURRENCY_PER_USER - len(self.tasks)
@@ -337,7 +364,10 @@ class Driver:
                     self.tasks[cell_id] = asyncio.create_task(self._cell(cell_id))
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + every
-                await _db(heartbeat)(self.batch_pk, self.holder, list(self.tasks))
+                texts: dict[int, tuple[str, str]] = {}
+                for stream in self.streams.values():  # read on the loop that appends to them
+                    texts.update(stream.unsaved_texts())
+                await _db(heartbeat)(self.batch_pk, self.holder, list(self.tasks), texts)
             if not self.tasks:
                 if status != BatchStatus.RUNNING:
                     return False
@@ -359,7 +389,8 @@ class Driver:
                 return
             relay = streaming.relay_for(prepared.plan, get_client)
             self.relays[cell_id] = relay
-            if self.cancelled:
+            self.streams[cell_id] = LiveStream(str(prepared.plan.run.code), relay, prepared.plan)
+            if self.cancelled or cell_id in self.stopped:
                 relay.stop()
             try:
                 frames = cast("AsyncGenerator[str, None]", relay.frames())  # an async generator
@@ -368,6 +399,7 @@ class Driver:
                         pass
             finally:
                 self.relays.pop(cell_id, None)
+                self.streams.pop(cell_id, None)
                 await asyncio.shield(_db(streaming.persist)(prepared.plan, relay.outcomes))
             outcome = relay.outcomes[0]
             await asyncio.shield(_db(settle_cell)(prepared, outcome, self.holder))
@@ -378,6 +410,7 @@ class Driver:
             await _db(_fail_unexpected)(cell_id, self.holder)
         finally:
             self.tasks.pop(cell_id, None)
+            self.stopped.discard(cell_id)
 
 
 def _fail_unexpected(cell_id: int, holder: str) -> None:

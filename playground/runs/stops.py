@@ -6,6 +6,11 @@ PostgreSQL (every deploy has it; app.json provisions nothing else): the Stop vie
 notification goes out when the Stop's statement commits and reaches every listener in a few
 milliseconds, with no polling. SQLite (development) serves from one process: the in-process
 registry (playground/runs/live.py) is all it needs. docs/streaming.md explains the choice.
+
+A process that streams runs but listens to neither (the batch worker, on either database)
+learns of a Stop from the database: `stop_requested` is sent with every Stop, and the batches
+app records it on the cell, which its worker looks at every fraction of a second
+(docs/batches.md). The runs app knows nothing of batches; it only sends the signal.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.dispatch import Signal
 
 from . import live
 
@@ -24,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "playground_run_stop"
 RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+# Sent (sync) with every Stop after the notification: code=<run code>, positions=<set or None>.
+stop_requested = Signal()
 
 
 def request_stop(code: str, positions: set[int] | None = None) -> None:
@@ -33,12 +42,17 @@ def request_stop(code: str, positions: set[int] | None = None) -> None:
 
 
 def notify(code: str, positions: set[int] | None = None) -> None:
-    """Tell the other processes to stop those columns (sync; PostgreSQL, else nothing to do)."""
+    """Tell the other processes to stop those columns (sync).
+
+    On PostgreSQL a notification reaches every web process's listener; on any database the
+    `stop_requested` signal lets an app record the Stop for processes that poll for it.
+    """
     if connection.vendor == "postgresql":
         columns = None if positions is None else sorted(positions)
         payload = json.dumps({"run": code, "columns": columns})
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+    stop_requested.send(sender=None, code=code, positions=positions)
 
 
 def handle(payload: str) -> None:
