@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any
+from collections.abc import AsyncGenerator
 from urllib.parse import parse_qs, urlsplit
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
@@ -25,6 +25,8 @@ from django.contrib.sessions.models import Session
 from django.db import close_old_connections, connection
 from django.http.cookie import parse_cookie
 from django.utils import timezone
+
+from playground.bodylimit import Receive, Scope, Send
 
 from . import live, stops, stream_tokens
 from .models import Run
@@ -51,14 +53,14 @@ def _security_headers() -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str:
+def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", ()):
         if key == name:
             return str(value.decode("latin-1"))
     return ""
 
 
-def _grant(scope: dict[str, Any], code: str) -> stream_tokens.StreamGrant | None:
+def _grant(scope: Scope, code: str) -> stream_tokens.StreamGrant | None:
     """Return what the request's token allows, or None (then Django answers it)."""
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     token = query.get("t", [""])[0]
@@ -68,13 +70,13 @@ def _grant(scope: dict[str, Any], code: str) -> stream_tokens.StreamGrant | None
     return stream_tokens.verify(token, code, cookies.get(settings.SESSION_COOKIE_NAME))
 
 
-def _same_origin(scope: dict[str, Any]) -> bool:
+def _same_origin(scope: Scope) -> bool:
     """Return whether a POST's Origin (when the browser sent one) is this site's host."""
     origin = _header(scope, b"origin")
     return not origin or urlsplit(origin).netloc == _header(scope, b"host")
 
 
-async def handle(scope: dict[str, Any], receive: Any, send: Any) -> bool:
+async def handle(scope: Scope, receive: Receive, send: Send) -> bool:
     """Answer a stream or htmx Stop request with a valid token; return False to pass it on."""
     if scope["type"] != "http" or scope.get("root_path"):
         return False
@@ -96,7 +98,7 @@ async def handle(scope: dict[str, Any], receive: Any, send: Any) -> bool:
     return False
 
 
-def _session_key(scope: dict[str, Any]) -> str:
+def _session_key(scope: Scope) -> str:
     return parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME, "")
 
 
@@ -112,7 +114,7 @@ def _still_signed_in(grant: stream_tokens.StreamGrant, session_key: str) -> bool
 
 
 async def _stream(
-    grant: stream_tokens.StreamGrant, session_key: str, receive: Any, send: Any
+    grant: stream_tokens.StreamGrant, session_key: str, receive: Receive, send: Send
 ) -> bool:
     from .views import stream_body
 
@@ -145,14 +147,14 @@ async def _stream(
     return True
 
 
-async def _send_body(body: Any, send: Any) -> None:
+async def _send_body(body: AsyncGenerator[str, None], send: Send) -> None:
     async with contextlib.aclosing(body):
         async for frame in body:
             await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _disconnected(receive: Any) -> None:
+async def _disconnected(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
 
@@ -164,7 +166,7 @@ def _notify_others(code: str, positions: set[int] | None) -> None:
         connection.close()
 
 
-async def _stop(grant: stream_tokens.StreamGrant, positions: set[int] | None, send: Any) -> None:
+async def _stop(grant: stream_tokens.StreamGrant, positions: set[int] | None, send: Send) -> None:
     # This process's relay stops at once, on its own loop; then the other processes hear it.
     live.stop_here(grant.code, positions)
     await sync_to_async(_notify_others, thread_sensitive=False)(grant.code, positions)

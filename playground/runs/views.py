@@ -105,7 +105,7 @@ async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     return _sse_response(stream_body(run.pk, str(run.code)))
 
 
-async def stream_body(run_pk: int, code: str) -> AsyncIterator[str]:
+async def stream_body(run_pk: int, code: str) -> AsyncGenerator[str, None]:
     """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it."""
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).

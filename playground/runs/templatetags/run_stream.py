@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
+from django.template.context import Context
 
 from playground.runs import stream_tokens
+from playground.runs.models import Run
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def stream_query(context: Any, run: Any) -> str:
+def stream_query(context: Context, run: Run) -> str:
     """Return "?t=<token>" when the page is its signed-in owner's, else "" (the slow path)."""
     request = context.get("request")
     user = getattr(request, "user", None)
@@ -21,7 +21,7 @@ def stream_query(context: Any, run: Any) -> str:
     if user is None or not user.is_authenticated or run.user_id != user.pk or not session_key:
         return ""
     # One token per run and request: a page names it in the stream and every Stop button.
-    tokens: dict[Any, str] = request.__dict__.setdefault("_stream_tokens", {})
+    tokens: dict[int, str] = request.__dict__.setdefault("_stream_tokens", {})
     if run.pk not in tokens:
         tokens[run.pk] = stream_tokens.mint(run.pk, str(run.code), user.pk, session_key)
     return f"?t={tokens[run.pk]}"
