@@ -325,4 +325,13 @@
     for (const area of $$("textarea[data-autogrow]", root)) grow(area);
     if (root.matches(".target-row")) renderChips(root);
   });
+
+  // Narrow screens scroll the main navigation sideways: keep the current section in view.
+  const current = $(".nav [aria-current='page']");
+  if (current) {
+    const nav = current.parentElement;
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = current.offsetLeft - nav.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+    }
+  }
 })();
