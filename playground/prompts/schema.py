@@ -339,7 +339,10 @@ def read_template(
         reader.fail("speaker_name", "must be one line")
     if "name" in obj and isinstance(obj["name"], str) and not obj["name"].strip():
         reader.fail("name", "required")
-    if "prefix" in obj and not (prompt.prefix or prompt.reasoning_prefix or prompt.suffix):
+    # A template with tools may leave the prefix empty: the model answers, or calls a tool.
+    if "prefix" in obj and not (
+        prompt.prefix or prompt.reasoning_prefix or prompt.suffix or prompt.tools
+    ):
         reader.fail("prefix", "must not be empty without a reasoning prefix or FIM suffix")
     variables = _variables(reader, find_names(texts_of(prompt)))
     prompt = replace(prompt, variables=variables)

@@ -19,6 +19,8 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from playground.prompts.budget import DEFAULT_BUDGET
+from playground.prompts.management.commands.load_starter_library import load_starter_library
+from playground.prompts.models import PrefixTemplate
 from playground.providers.prompt import tool_to_json
 from playground.providers.tools import ToolDef
 from playground.runs.models import Run, Segment
@@ -199,3 +201,34 @@ def test_argument_characters_count_toward_the_output_limit() -> None:
     assert "event: col-0-tool\ndata: f\n" in sent
     assert "&lt;b&gt;" in sent and "<b>" not in sent  # escaped like text
     assert DEFAULT_BUDGET.tools == 128
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_upstream")
+async def test_the_tools_starter_template_calls_a_tool_on_deepseek_and_mistral(
+    async_client: Any, alice: Any, sim: Sim
+) -> None:
+    @sync_to_async
+    def setup() -> Run:
+        load_starter_library()
+        template = PrefixTemplate.objects.get(key="tools-weather-units")
+        assert [tool.name for tool in template.prompt.tools] == ["get_weather", "convert_units"]
+        targets = [
+            {
+                "credential": make_sim_credential(alice, sim, provider),
+                "model": model,
+                "overrides": {},
+            }
+            for provider, model in (TARGETS[0], TARGETS[2])
+        ]
+        return Run.objects.start(
+            user=alice, prompt=template.render({}), targets=targets, template=template
+        )
+
+    run = await setup()
+    await async_client.aforce_login(alice)
+    body = await read_stream(async_client, run)
+    for column in (0, 1):
+        assert '<code class="tool-name">get_weather</code>' in data_of(body, f"col-{column}-tool")
+        assert 'tool-verdict">valid</span>' in data_of(body, f"col-{column}-end")
