@@ -236,7 +236,11 @@ class PromptFields(forms.Form):
     top_p = forms.FloatField(required=False, min_value=0, max_value=1, label="Top p")
     tools = ToolsField(label="Tools", help_text=TOOLS_HELP)
     tool_choice = forms.CharField(
-        required=False, max_length=64, label="Tool choice", help_text=CHOICE_HELP
+        required=False,
+        max_length=64,
+        label="Tool choice",
+        help_text=CHOICE_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "auto", "spellcheck": "false"}),
     )
 
     TEXTS = ("system", "prefix", "reasoning_prefix", "suffix")
