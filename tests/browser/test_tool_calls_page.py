@@ -27,9 +27,7 @@ WATCH = """() => {
 }"""
 
 
-def test_tool_calls_stream_into_their_blocks_and_end_marked_valid(
-    page: Any, live_url: str
-) -> None:
+def test_tool_calls_stream_into_their_blocks_and_end_marked_valid(page: Any, live_url: str) -> None:
     call_command("load_starter_library", verbosity=0)
     page.goto(f"{live_url}/accounts/signup/")
     page.fill("#id_username", "caller")
