@@ -95,6 +95,12 @@ def test_tools_survive_editor_save_export_import_and_the_compare_form(
     assert saved.prompt.tools == (WEATHER, CONVERT)
     assert saved.prompt.tool_choice == ToolChoice("function", "get_weather")
 
+    # The template's page lists them, with the forced choice.
+    detail = client.get(f"/templates/{saved.code}/").content.decode()
+    assert '<code class="tool-name">get_weather</code> <span class="badge">strict</span>' in detail
+    assert '<code class="tool-name">convert_units</code>' in detail
+    assert "tool choice: <code>get_weather</code> (forced)" in detail
+
     # Shown again in the editor and saved unchanged: no new revision.
     editor = client.get(f"/templates/{saved.code}/edit/").content.decode()
     again = _form_fields(editor, "editor-form")
