@@ -394,6 +394,9 @@ MAX_STOP_SEQUENCES = env_int("MAX_STOP_SEQUENCES", 16, minimum=1)
 MAX_STOP_CHARS = env_int("MAX_STOP_CHARS", 200, minimum=1)
 MAX_IMPORT_MB = env_int("MAX_IMPORT_MB", 5, minimum=1)
 MAX_IMPORT_DEPTH = env_int("MAX_IMPORT_DEPTH", 20, minimum=6)
+# Tools a prompt offers (128 is DeepSeek's and OpenAI's limit) and their definitions' JSON size.
+MAX_TOOLS = env_int("MAX_TOOLS", 128, minimum=1)
+MAX_TOOLS_CHARS = env_int("MAX_TOOLS_CHARS", 100_000, minimum=1000)
 # Uploaded images are kept in the database: a per-user quota on their number and total size.
 MAX_IMAGES_PER_USER = env_int("MAX_IMAGES_PER_USER", 50, minimum=1)
 MAX_IMAGE_STORAGE_MB = env_int("MAX_IMAGE_STORAGE_MB", 50, minimum=1)

@@ -23,6 +23,8 @@ class Budget:
     stop_chars: int = 200  # MAX_STOP_CHARS: one stop sequence
     import_bytes: int = 5 * 1_048_576  # MAX_IMPORT_MB
     import_depth: int = 20  # MAX_IMPORT_DEPTH: nesting of arrays and objects in an import
+    tools: int = 128  # MAX_TOOLS: function definitions a prompt offers (DeepSeek's limit)
+    tools_chars: int = 100_000  # MAX_TOOLS_CHARS: the tool definitions, as compact JSON
 
 
 DEFAULT_BUDGET = Budget()
@@ -45,6 +47,10 @@ class LimitSettings(Protocol):
     def MAX_IMPORT_MB(self) -> int: ...
     @property
     def MAX_IMPORT_DEPTH(self) -> int: ...
+    @property
+    def MAX_TOOLS(self) -> int: ...
+    @property
+    def MAX_TOOLS_CHARS(self) -> int: ...
 
 
 def from_settings(settings: LimitSettings) -> Budget:
@@ -57,6 +63,8 @@ def from_settings(settings: LimitSettings) -> Budget:
         stop_chars=settings.MAX_STOP_CHARS,
         import_bytes=settings.MAX_IMPORT_MB * 1_048_576,
         import_depth=settings.MAX_IMPORT_DEPTH,
+        tools=settings.MAX_TOOLS,
+        tools_chars=settings.MAX_TOOLS_CHARS,
     )
 
 

@@ -46,6 +46,8 @@ MAIN_FIELDS = (
     "temperature",
     "max_tokens",
     "top_p",
+    "tools",
+    "tool_choice",
     "visibility",
     "team",
 )
@@ -220,6 +222,10 @@ class Editor:
             turns[int(index)].add_error(field_name, message)
         elif head == "variables" and index is not None:
             self.variables[int(index)].errors.append(message)
+        elif head == "tools":
+            self.form.add_error(head if head in self.form.fields else None, str(problem) + ".")
+        elif head == "tool_choice":
+            self.form.add_error(head, message)
         elif head == "parameters" and tail in self.form.fields:
             self.form.add_error(tail, message)
         elif head in self.form.fields:

@@ -12,6 +12,7 @@ two characters \n and a stop holding a real newline both come back as they were,
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
@@ -28,11 +29,14 @@ from playground.providers.prompt import (
     Variable,
     stops_from_text,
     stops_to_text,
+    tool_to_json,
 )
+from playground.providers.tools import ToolChoice, ToolDef
 
 from . import schema
 from .budget import Budget, from_settings, too_long
 from .models import EDITOR_ROLES, Category, PrefixTemplate, Sort, Visibility
+from .tool_defs import CHOICE_HELP, choice_from_text, choice_problem, choice_to_text, read_tools
 
 # The turns' field names: `turns-{N}-role`, `turns-{N}-content`, `turns-{N}-images`.
 TURN_PREFIX = "turns-"
@@ -132,6 +136,69 @@ class StopField(ExactTextField):
         return stops
 
 
+def tools_to_text(tools: Iterable[ToolDef]) -> str:
+    """Return tool definitions as the Tools field shows them: indented JSON, "" for none."""
+    listed = [tool_to_json(tool) for tool in tools]
+    return json.dumps(listed, indent=2, ensure_ascii=False) if listed else ""
+
+
+def tools_from_text(text: str, limits: Budget) -> tuple[tuple[ToolDef, ...], list[str]]:
+    """Return the tools written as JSON in `text`, or the problems that make it unusable.
+
+    The size and nesting are checked before the text is parsed (MAX_TOOLS_CHARS,
+    MAX_IMPORT_DEPTH); every problem names the tool and field (`tools[1].name: ...`).
+    """
+    if not text.strip():
+        return (), []
+    if len(text) > limits.tools_chars:
+        return (), [too_long("The tools text", len(text), limits.tools_chars, "MAX_TOOLS_CHARS")]
+    depth = schema.nesting_depth(text)
+    if depth > limits.import_depth:
+        return (), [
+            f"The tools nest {depth:,} deep; at most {limits.import_depth} (MAX_IMPORT_DEPTH)."
+        ]
+    try:
+        value = json.loads(text, parse_int=schema.bounded_int)
+    except json.JSONDecodeError as exc:
+        return (), [f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]
+    except ValueError as exc:
+        return (), [f"Not usable JSON: {exc}."]
+    problems: list[str] = []
+    tools = read_tools(
+        value, lambda path, message: problems.append(f"tools{path}: {message}"), limits
+    )
+    return tools, problems
+
+
+class ToolsField(forms.CharField):
+    """The tools as one JSON text (a list of definitions), checked by prompts/tool_defs.py."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        attrs = {"rows": 8, "spellcheck": "false", "class": "code-input", "data-live": True}
+        kwargs.setdefault("widget", forms.Textarea(attrs=attrs))
+        super().__init__(strip=False, **kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tools_to_text(value)
+        return value
+
+    def clean(self, value: Any) -> tuple[ToolDef, ...]:
+        text = normalise_newlines(str(super().clean(value)))
+        tools, problems = tools_from_text(text, budget())
+        if problems:
+            raise forms.ValidationError(problems[:10])
+        return tools
+
+
+TOOLS_HELP = (
+    'A JSON list of functions: [{"name": "get_weather", "description": "...", '
+    '"parameters": {"type": "object", "properties": {...}, "required": [...]}, '
+    '"strict": true}]. Empty: no tools.'
+)
+
+
 class PromptFields(forms.Form):
     """The prompt's own fields (all but its turns and variables), the same on every page."""
 
@@ -167,8 +234,19 @@ class PromptFields(forms.Form):
     temperature = forms.FloatField(required=False, min_value=0, max_value=2)
     max_tokens = forms.IntegerField(required=False, min_value=1, max_value=schema.MAX_TOKENS)
     top_p = forms.FloatField(required=False, min_value=0, max_value=1, label="Top p")
+    tools = ToolsField(label="Tools", help_text=TOOLS_HELP)
+    tool_choice = forms.CharField(
+        required=False,
+        max_length=64,
+        label="Tool choice",
+        help_text=CHOICE_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "auto", "spellcheck": "false"}),
+    )
 
     TEXTS = ("system", "prefix", "reasoning_prefix", "suffix")
+
+    def clean_tool_choice(self) -> ToolChoice:
+        return choice_from_text(str(self.cleaned_data.get("tool_choice") or ""))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -179,6 +257,11 @@ class PromptFields(forms.Form):
                 self.add_error(name, problem)
         if any(char in data.get("speaker_name", "") for char in "\r\n"):
             self.add_error("speaker_name", "The speaker name must be one line.")
+        choice = data.get("tool_choice")
+        if isinstance(choice, ToolChoice) and "tools" in data:
+            problem = choice_problem(choice, data["tools"])
+            if problem:
+                self.add_error("tool_choice", problem)
         return data
 
 
@@ -194,6 +277,8 @@ def prompt_initial(prompt: Prompt) -> dict[str, Any]:
         "temperature": prompt.parameters.temperature,
         "max_tokens": prompt.parameters.max_tokens,
         "top_p": prompt.parameters.top_p,
+        "tools": tools_to_text(prompt.tools),
+        "tool_choice": choice_to_text(prompt.tool_choice),
     }
 
 
@@ -217,6 +302,8 @@ def prompt_from_forms(
         parameters=Parameters(data["temperature"], data["max_tokens"], data["top_p"]),
         speaker_name=data["speaker_name"],
         variables=tuple(variables),
+        tools=tuple(data["tools"]),
+        tool_choice=data["tool_choice"],
     )
 
 

@@ -25,7 +25,17 @@ from django.db.models import Q
 from django.urls import reverse
 
 from playground.accounts.models import Membership, Role, Team, User
-from playground.providers.prompt import Parameters, Prompt, Variable, turn_from_json, turn_to_json
+from playground.providers.prompt import (
+    Parameters,
+    Prompt,
+    Variable,
+    choice_from_json,
+    choice_to_json,
+    tool_from_json,
+    tool_to_json,
+    turn_from_json,
+    turn_to_json,
+)
 
 from . import schema
 from .variables import detect, render
@@ -134,6 +144,11 @@ class PrefixTemplateQuerySet(models.QuerySet["PrefixTemplate"]):
         return result.sorted_by(sort)
 
 
+def default_tool_choice() -> str:
+    """Return the tool choice of a prompt that says nothing about it."""
+    return "auto"
+
+
 class PrefixTemplate(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Stable id of a starter-library template, so reloading the library updates in place.
@@ -153,6 +168,10 @@ class PrefixTemplate(models.Model):
     temperature = models.FloatField(null=True, blank=True)
     max_tokens = models.PositiveIntegerField(null=True, blank=True)
     top_p = models.FloatField(null=True, blank=True)
+    # The functions the model may call, in the exchange format (Prompt.to_json's `tools`), and
+    # the choice among them ("auto", "none", "required" or {"type": "function", "name"}).
+    tools = models.JSONField(default=list, blank=True)
+    tool_choice = models.JSONField(default=default_tool_choice, blank=True)
     # [{"name", "default", "description"}] for the variables the texts use.
     variable_notes = models.JSONField(default=list, blank=True)
     owner = models.ForeignKey(
@@ -244,6 +263,8 @@ class PrefixTemplate(models.Model):
             parameters=Parameters(self.temperature, self.max_tokens, self.top_p),
             speaker_name=self.speaker_name,
             variables=tuple(Variable.from_json(note) for note in self.variable_notes),
+            tools=tuple(tool_from_json(tool) for tool in self.tools),
+            tool_choice=choice_from_json(self.tool_choice),
         )
         return replace(written, variables=tuple(detect(written)))
 
@@ -261,6 +282,8 @@ class PrefixTemplate(models.Model):
         self.top_p = prompt.parameters.top_p
         self.speaker_name = prompt.speaker_name
         self.variable_notes = [variable.to_json() for variable in prompt.variables]
+        self.tools = [tool_to_json(tool) for tool in prompt.tools]
+        self.tool_choice = choice_to_json(prompt.tool_choice)
 
     def variables(self) -> list[Variable]:
         """Return the variables used in the texts, with their stored defaults and notes."""

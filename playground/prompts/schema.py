@@ -1,4 +1,6 @@
-"""The JSON exchange format for templates, version 1 (documented in docs/template-schema.md).
+"""The JSON exchange format for templates, version 2 (documented in docs/template-schema.md).
+
+Version 2 added `tools` and `tool_choice`; a version 1 file (which has neither) still imports.
 
 Pure Python: it reads a parsed document and returns either the canonical template contents or
 every problem found, each with its path (`templates[3].prefix: required`). The same checks back
@@ -16,13 +18,23 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import urlsplit
 
-from playground.providers.prompt import Parameters, Prompt, Variable, turn_from_json
+from playground.providers.prompt import (
+    Parameters,
+    Prompt,
+    Variable,
+    choice_from_json,
+    choice_to_json,
+    turn_from_json,
+)
+from playground.providers.tools import ToolChoice, ToolDef
 
 from .budget import DEFAULT_BUDGET, Budget
+from .tool_defs import choice_problem, read_tools
 from .variables import NAME_RE, find_names, rendered_size, texts_of
 
 SCHEMA = "prefix-playground/templates"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)  # what imports: version 1 is version 2 without tools
 
 CATEGORIES = ("code_fence", "story", "json", "roleplay", "fim", "other")
 ROLES = ("user", "assistant")
@@ -58,7 +70,10 @@ TEMPLATE_FIELDS = (
     "parameters",
     "variables",
     "speaker_name",  # optional, written only when set (added after version 1 shipped)
+    "tools",  # version 2, written only when there are tools
+    "tool_choice",  # version 2, written only when not "auto"
 )
+TOOLS_FIELDS = ("tools", "tool_choice")
 PARAMETERS = {"temperature": (0.0, 2.0), "top_p": (0.0, 1.0)}
 
 
@@ -252,8 +267,37 @@ def _variables(reader: _Reader, used: list[str]) -> tuple[Variable, ...]:
     return tuple(notes.get(name, Variable(name)) for name in used)
 
 
+def _tools(reader: _Reader, version: int) -> tuple[tuple[ToolDef, ...], ToolChoice]:
+    if version < 2:
+        for field in TOOLS_FIELDS:
+            if field in reader.obj:
+                reader.fail(field, "needs version 2 of the format (version 1 has no tools)")
+        return (), ToolChoice()
+    tools = read_tools(
+        reader.obj.get("tools"),
+        lambda path, message: reader.fail("tools" + path, message),
+        reader.budget,
+    )
+    raw = reader.obj.get("tool_choice", "auto")
+    choice = choice_from_json(raw)
+    if raw is not None and choice_to_json(choice) != raw:
+        reader.fail(
+            "tool_choice",
+            'must be "auto", "none", "required" or {"type": "function", "name": <a tool>}',
+        )
+    else:
+        problem = choice_problem(choice, tools)
+        if problem:
+            reader.fail("tool_choice", problem)
+    return tools, choice
+
+
 def read_template(
-    value: Any, path: str, problems: list[Problem], budget: Budget = DEFAULT_BUDGET
+    value: Any,
+    path: str,
+    problems: list[Problem],
+    budget: Budget = DEFAULT_BUDGET,
+    version: int = VERSION,
 ) -> dict[str, Any]:
     """Return the canonical contents of one template object, appending its problems.
 
@@ -289,11 +333,16 @@ def read_template(
         parameters=_parameters(reader),
         speaker_name=reader.text("speaker_name", limit=MAX_SPEAKER),
     )
+    tools, choice = _tools(reader, version)
+    prompt = replace(prompt, tools=tools, tool_choice=choice)
     if any(char in prompt.speaker_name for char in "\r\n"):
         reader.fail("speaker_name", "must be one line")
     if "name" in obj and isinstance(obj["name"], str) and not obj["name"].strip():
         reader.fail("name", "required")
-    if "prefix" in obj and not (prompt.prefix or prompt.reasoning_prefix or prompt.suffix):
+    # A template with tools may leave the prefix empty: the model answers, or calls a tool.
+    if "prefix" in obj and not (
+        prompt.prefix or prompt.reasoning_prefix or prompt.suffix or prompt.tools
+    ):
         reader.fail("prefix", "must not be empty without a reasoning prefix or FIM suffix")
     variables = _variables(reader, find_names(texts_of(prompt)))
     prompt = replace(prompt, variables=variables)
@@ -320,17 +369,20 @@ def read_document(
     reader.unknown(("schema", "version", "exported_at", "templates"))
     if doc.get("schema") != SCHEMA:
         reader.fail("schema", f"must be {SCHEMA!r}")
-    if doc.get("version") != VERSION:
-        version = doc.get("version")
+    version = doc.get("version")
+    if isinstance(version, bool) or version not in VERSIONS:
         shown = repr(version)[:40] if isinstance(version, str | int | float) else "of that kind"
-        reader.fail("version", f"unsupported version {shown} (expected {VERSION})")
+        expected = " or ".join(str(number) for number in VERSIONS)
+        reader.fail("version", f"unsupported version {shown} (expected {expected})")
+        version = VERSION
     if "templates" not in doc:
         reader.fail("templates", "required")
     items = reader.items("templates", MAX_TEMPLATES)
     if "templates" in doc and isinstance(doc["templates"], list) and not items:
         reader.fail("templates", "must hold at least one template")
     templates = [
-        read_template(item, f"templates[{i}]", problems, budget) for i, item in enumerate(items)
+        read_template(item, f"templates[{i}]", problems, budget, int(version))
+        for i, item in enumerate(items)
     ]
     return (templates, []) if not problems else ([], problems)
 
@@ -353,7 +405,7 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(steps), default=0)
 
 
-def _bounded_int(digits: str) -> int:
+def bounded_int(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise ValueError(f"a number has more than {MAX_INTEGER_DIGITS} digits")
     return int(digits)
@@ -385,7 +437,7 @@ def parse(text: str, budget: Budget = DEFAULT_BUDGET) -> tuple[list[dict[str, An
             )
         ]
     try:
-        data = json.loads(text, parse_int=_bounded_int)
+        data = json.loads(text, parse_int=bounded_int)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         return [], [Problem("document", f"not valid JSON ({exc.msg} at {where})")]

@@ -1,12 +1,13 @@
-"""The prompt: its nine parts under one set of names, its JSON codec and its stop-sequence codec.
+"""The prompt: its parts under one set of names, its JSON codec and its stop-sequence codec.
 
 A `Prompt` is what a template holds, what the editor and the compare page edit, what a run
 sends and what a revision, an export and a column download record: the system prompt, the
 turns before the prefix (with their images), the assistant prefix, the reasoning prefix, the
 FIM suffix, the stop sequences, the sampling parameters, the speaker name and the notes on its
-`{{variables}}`. The names here are the names of the exchange format (docs/template-schema.md),
-and everything else maps to them: database columns in one place per model, form fields in one
-form codec (playground/prompts/forms.py).
+`{{variables}}`, and the tools the model may call with the choice among them. The names here
+are the names of the exchange format (docs/template-schema.md), and everything else maps to
+them: database columns in one place per model, form fields in one form codec
+(playground/prompts/forms.py).
 
 It lives in the provider layer because it is made of the provider layer's `Turn` and turns into
 a `CompletionRequest` (`Prompt.request`); like the rest of this package it is pure Python.
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from playground.providers.base import CompletionRequest, Turn
+from playground.providers.tools import ToolChoice, ToolDef
 
 ROLES = ("user", "assistant")
 
@@ -90,13 +92,16 @@ class Prompt:
     parameters: Parameters = field(default_factory=Parameters)
     speaker_name: str = ""
     variables: tuple[Variable, ...] = ()
+    tools: tuple[ToolDef, ...] = ()
+    tool_choice: ToolChoice = field(default_factory=ToolChoice)
 
     # ----- the JSON codec (exchange format, revisions, run storage, downloads) -----
 
     def to_json(self) -> dict[str, object]:
-        """Return the prompt in the exchange format; `speaker_name` only when set.
+        """Return the prompt in the exchange format; `speaker_name`, `tools` and `tool_choice`
+        only when set (tools non-empty, choice other than auto).
 
-        Written only when set so that contents saved before the field existed compare equal.
+        Written only when set so that contents saved before the fields existed compare equal.
         """
         data: dict[str, object] = {
             "system": self.system,
@@ -110,6 +115,10 @@ class Prompt:
         }
         if self.speaker_name:
             data["speaker_name"] = self.speaker_name
+        if self.tools:
+            data["tools"] = [tool_to_json(tool) for tool in self.tools]
+        if self.tool_choice != ToolChoice():
+            data["tool_choice"] = choice_to_json(self.tool_choice)
         return data
 
     @classmethod
@@ -129,6 +138,8 @@ class Prompt:
             parameters=Parameters.from_json(data.get("parameters")),
             speaker_name=_text(data.get("speaker_name")),
             variables=tuple(Variable.from_json(item) for item in _list(data.get("variables"))),
+            tools=tuple(tool_from_json(item) for item in _list(data.get("tools"))),
+            tool_choice=choice_from_json(data.get("tool_choice")),
         )
 
     # ----- derived prompts -----
@@ -155,6 +166,8 @@ class Prompt:
             thinking=thinking,
             speaker_name=self.speaker_name,
             json_mode=json_mode,
+            tools=self.tools,
+            tool_choice=self.tool_choice if self.tools else None,
         )
 
 
@@ -172,6 +185,47 @@ def turn_from_json(data: object) -> Turn:
         content=_text(values.get("content")),
         images=tuple(url for url in _list(values.get("images")) if isinstance(url, str)),
     )
+
+
+def tool_to_json(tool: ToolDef) -> dict[str, object]:
+    """Return one tool definition in the exchange format (`parameters` and `strict` when set)."""
+    data: dict[str, object] = {"name": tool.name, "description": tool.description}
+    if tool.parameters is not None:
+        data["parameters"] = tool.parameters
+    if tool.strict:
+        data["strict"] = True
+    return data
+
+
+def tool_from_json(data: object) -> ToolDef:
+    """Return the tool definition held in `data` (trusted: checked by prompts/tool_defs.py)."""
+    values = data if isinstance(data, Mapping) else {}
+    parameters = values.get("parameters")
+    return ToolDef(
+        name=_text(values.get("name")),
+        description=_text(values.get("description")),
+        parameters=dict(parameters) if isinstance(parameters, Mapping) else None,
+        strict=values.get("strict") is True,
+    )
+
+
+def choice_to_json(choice: ToolChoice) -> object:
+    """Return the tool choice in the exchange format: a word, or `{"type": "function", "name"}`."""
+    if choice.mode == "function":
+        return {"type": "function", "name": choice.name}
+    return choice.mode
+
+
+def choice_from_json(data: object) -> ToolChoice:
+    """Return the tool choice held in `data`; anything unknown reads as auto."""
+    if data == "none":
+        return ToolChoice("none")
+    if data == "required":
+        return ToolChoice("required")
+    if isinstance(data, Mapping) and data.get("type") == "function":
+        name = _text(data.get("name"))
+        return ToolChoice("function", name) if name else ToolChoice()
+    return ToolChoice()
 
 
 # ----- the stop-sequence codec (one text field holds several stops) -----

@@ -24,7 +24,16 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 
 from playground.locks import Purpose, hold_user_lock
-from playground.providers.prompt import Parameters, Prompt, turn_from_json, turn_to_json
+from playground.providers.prompt import (
+    Parameters,
+    Prompt,
+    choice_from_json,
+    choice_to_json,
+    tool_from_json,
+    tool_to_json,
+    turn_from_json,
+    turn_to_json,
+)
 
 from .status import FINAL_SEGMENT_STATUSES, error_title
 from .status import RunStatus as RunStatus  # the choices live, with their meaning, in status.py
@@ -186,6 +195,11 @@ class RunQuerySet(models.QuerySet["Run"]):
             )
 
 
+def default_tool_choice() -> str:
+    """Return the tool choice of a prompt that says nothing about it."""
+    return "auto"
+
+
 class Run(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
@@ -208,6 +222,9 @@ class Run(models.Model):
     suffix = models.TextField(blank=True)  # empty: no fill-in-the-middle
     stop = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)  # the parameters set (Parameters.given)
+    # The tools offered and the choice among them, in the exchange format (Prompt.to_json).
+    tools = models.JSONField(default=list, blank=True)
+    tool_choice = models.JSONField(default=default_tool_choice, blank=True)
     variables = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -244,6 +261,8 @@ class Run(models.Model):
             stop=tuple(self.stop),
             parameters=Parameters.from_json(self.params),
             speaker_name=self.speaker_name,
+            tools=tuple(tool_from_json(tool) for tool in self.tools),
+            tool_choice=choice_from_json(self.tool_choice),
         )
 
     @prompt.setter
@@ -257,6 +276,8 @@ class Run(models.Model):
         self.suffix = prompt.suffix
         self.stop = list(prompt.stop)
         self.params = prompt.parameters.given()
+        self.tools = [tool_to_json(tool) for tool in prompt.tools]
+        self.tool_choice = choice_to_json(prompt.tool_choice)
 
     @property
     def title(self) -> str:
@@ -567,6 +588,9 @@ class Segment(models.Model):
     notes = models.JSONField(default=list, blank=True)
     # How the stream finished when it did, short phrases: "1 unreadable chunk skipped".
     caveats = models.JSONField(default=list, blank=True)
+    # The tool calls the model made, saved when the segment ends: [{"id", "name", "arguments"}]
+    # with the arguments' JSON text exactly as streamed (runs/tool_calls.py reads them).
+    tool_calls = models.JSONField(default=list, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)

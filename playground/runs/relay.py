@@ -9,7 +9,10 @@ Wire format, one stream per run (docs/streaming.md, "SSE protocol"):
 - per column `i`: `col-i-text` and `col-i-reasoning` carry HTML-escaped text to append, at
   most one frame per `coalesce` seconds (text after a quiet spell goes out at once, text that
   follows closely joins it at the end of the interval); `col-i-metrics` replaces the live
-  metrics (at most every `metrics_every` seconds); `col-i-end` carries the final fragment;
+  metrics (at most every `metrics_every` seconds); `col-i-tool` carries a new tool call's
+  block (its name, at once) and `col-i-tool-args` the argument text that arrived for the
+  column's calls, escaped like text and aimed at each call's block (coalesced like text);
+  `col-i-end` carries the final fragment;
 - `: ka` comments every `keepalive` seconds of silence; `run-done` always comes last.
 Producers run in their own tasks and only the generator yields, so no `yield` ever happens
 inside a timeout or task-group context (PEP 789).
@@ -46,6 +49,7 @@ from playground.providers import (
     stream_completion,
 )
 from playground.providers.errors import scrub
+from playground.providers.tools import ToolCallAssembler, ToolCallDelta
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +92,9 @@ class ColumnOutcome:
     # Kept as text arrives: the live metrics read it several times a second, and summing the
     # growing list each time cost as much as relaying the text (bench/relay.py).
     char_count: int = 0
+    # Tool calls as they stream; their argument characters count against the output limit.
+    tool_calls: ToolCallAssembler = field(default_factory=ToolCallAssembler)
+    tool_chars: int = 0
     usage: Usage | None = None
     finish: Finish | None = None
     error: ProviderError | None = None
@@ -119,6 +126,14 @@ class Renderer(Protocol):
 
     def end(self, outcome: ColumnOutcome) -> str: ...
 
+    def tool_call(self, index: int, slot: int, name: str) -> str:
+        """Return the block of a new tool call (`slot`: its place in the column, from 0)."""
+        ...
+
+    def tool_arguments(self, index: int, slot: int, escaped: str) -> str:
+        """Return the fragment that appends `escaped` argument text to call `slot`'s block."""
+        ...
+
     def done(self, outcomes: list[ColumnOutcome]) -> str: ...
 
 
@@ -140,6 +155,9 @@ class _Pending:
     text: str = ""
     reasoning: str = ""
     reasoning_chars: int = 0  # all reasoning so far, counted against the output limit
+    slots: dict[int, int] = field(default_factory=dict)  # a call's stream index -> its slot
+    new_calls: list[tuple[int, str]] = field(default_factory=list)  # (slot, name) to announce
+    arguments: dict[int, str] = field(default_factory=dict)  # slot -> argument text to send
     since: float | None = None
     sent_at: float = -math.inf
     metrics_sent_at: float = 0.0
@@ -278,6 +296,8 @@ class RunRelay:
             if len(piece) < len(event.text):
                 return self._limit(index, now)
             return False
+        if isinstance(event, ToolCallDelta):
+            return self._apply_tool(index, event, now)
         if isinstance(event, Usage):
             outcome.usage = event
             return False
@@ -299,6 +319,32 @@ class RunRelay:
             return False
         outcome.ended_at = now
         return True
+
+    def _apply_tool(self, index: int, event: ToolCallDelta, now: float) -> bool:
+        """Fold a piece of a tool call in; return whether it reached the output limit."""
+        outcome = self.outcomes[index]
+        pending = self._pending[index]
+        if outcome.done:
+            return False
+        if outcome.first_token_at is None:
+            outcome.first_token_at = now
+        if pending.since is None:
+            pending.since = now
+        slot = pending.slots.get(event.index)
+        if slot is None:
+            slot = pending.slots[event.index] = len(pending.slots)
+            pending.new_calls.append((slot, event.name[:MAX_TOOL_NAME]))
+        used = outcome.char_count + pending.reasoning_chars + outcome.tool_chars
+        piece = event.arguments[: max(0, self.max_output_chars - used)]
+        outcome.tool_calls.feed(
+            ToolCallDelta(event.index, event.id, event.name[:MAX_TOOL_NAME], piece)
+        )
+        outcome.tool_chars += len(piece)
+        if piece:
+            pending.arguments[slot] = pending.arguments.get(slot, "") + piece
+        if len(piece) < len(event.arguments):
+            return self._limit(index, now)
+        return False
 
     def _limit(self, index: int, now: float) -> bool:
         """End a column at the output limit: keep its text, close its upstream request."""
@@ -333,7 +379,9 @@ class RunRelay:
                 frames.append(format_event(f"col-{index}-reasoning", escape_text(reasoning)))
             if text:
                 frames.append(format_event(f"col-{index}-text", escape_text(text)))
-            pending.since = None if not (pending.text or pending.reasoning) else now
+            frames.extend(self._tool_frames(index, key, force))
+            waiting = pending.text or pending.reasoning or any(pending.arguments.values())
+            pending.since = None if not waiting else now
             pending.sent_at = now
         if force or (frames and now - pending.metrics_sent_at >= self.metrics_every):
             pending.metrics_sent_at = now
@@ -341,6 +389,23 @@ class RunRelay:
                 format_event(f"col-{index}-metrics", self.renderer.metrics(self.outcomes[index]))
             )
         return "".join(frames)
+
+    def _tool_frames(self, index: int, key: str, force: bool) -> list[str]:
+        """Return the frames announcing new calls, then those appending their arguments."""
+        pending = self._pending[index]
+        frames = [
+            format_event(f"col-{index}-tool", self.renderer.tool_call(index, slot, name))
+            for slot, name in pending.new_calls
+        ]
+        pending.new_calls = []
+        pieces = []
+        for slot, waiting in pending.arguments.items():
+            send, pending.arguments[slot] = self._scrubbed(index, waiting, key, force)
+            if send:
+                pieces.append(self.renderer.tool_arguments(index, slot, escape_text(send)))
+        if pieces:
+            frames.append(format_event(f"col-{index}-tool-args", "".join(pieces)))
+        return frames
 
     def _scrubbed(self, index: int, text: str, key: str, force: bool) -> tuple[str, str]:
         """Return (what to send now with the key removed, what to hold back for later).
@@ -478,6 +543,7 @@ class RunRelay:
                 outcome.ended_at = time.monotonic()
 
 
+MAX_TOOL_NAME = 200  # a function name longer than any API allows (64) is cut here for display
 KEY_TAIL_MIN = 4  # a shorter tail that matches the key is too common in prose to hold back
 
 

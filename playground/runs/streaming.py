@@ -39,6 +39,7 @@ from .relay import ColumnJob, ColumnOutcome, RunRelay
 from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
 from .team_keys import gate_team_column, settle_team_use
+from .tool_calls import calls_to_json, live_arguments, live_call
 
 ImageResolver = Callable[[str], str]
 
@@ -206,7 +207,10 @@ def _outcome_fields(
     info = model_info(column.provider, column.model)
     text, reasoning = "".join(outcome.text), "".join(outcome.reasoning)
     clean_text, clean_reasoning = outcome.recorder.scrub(text), outcome.recorder.scrub(reasoning)
+    calls = outcome.tool_calls.calls()
+    saved_calls = calls_to_json(calls, outcome.recorder.scrub)
     removed = clean_text != text or clean_reasoning != reasoning
+    removed = removed or saved_calls != calls_to_json(calls, str)
     fields: dict[str, Any] = {
         "status": SegmentStatus.of_outcome(outcome),
         "text": clean_text,
@@ -215,6 +219,7 @@ def _outcome_fields(
         "finish_reason": finish.reason if finish else "",
         "stop_sequence": (finish.stop_sequence or "") if finish else "",
         "caveats": list(finish.notes) if finish else [],
+        "tool_calls": saved_calls,
         "error_kind": str(error.kind) if error else "",
         "error_message": error.message if error else "",
         "input_tokens": usage.input_tokens if usage else None,
@@ -370,6 +375,12 @@ class HtmlRenderer:
             "runs/_column.html#column-end",
             {"column": column, "run": self.plan.run, "segment": segment, "oob": True},
         )
+
+    def tool_call(self, index: int, slot: int, name: str) -> str:
+        return live_call(self.plan.run.code, index, slot, name)
+
+    def tool_arguments(self, index: int, slot: int, escaped: str) -> str:
+        return live_arguments(self.plan.run.code, index, slot, escaped)
 
     def done(self, outcomes: list[ColumnOutcome]) -> str:
         verdicts = dict(self.plan.settled)

@@ -77,9 +77,10 @@ def test_it_exports_a_documented_versioned_document(alice: User, alice_client: C
     assert response["Content-Type"] == "application/json; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="fence.json"'
     document = json.loads(response.content)
-    assert (document["schema"], document["version"]) == ("prefix-playground/templates", 1)
-    # speaker_name is optional and written only when set, so older readers see no change.
-    expected = [f for f in schema.TEMPLATE_FIELDS if f not in ("key", "speaker_name")]
+    assert (document["schema"], document["version"]) == ("prefix-playground/templates", 2)
+    # speaker_name and the tools are optional and written only when set.
+    optional = ("key", "speaker_name", "tools", "tool_choice")
+    expected = [f for f in schema.TEMPLATE_FIELDS if f not in optional]
     assert list(document["templates"][0]) == expected
 
 
@@ -182,12 +183,12 @@ def test_it_reports_json_that_does_not_parse(alice_client: Client) -> None:
 
 
 def test_it_refuses_another_schema_or_version(alice_client: Client) -> None:
-    response = _import(alice_client, {"schema": "other", "version": 2, "templates": []})
+    response = _import(alice_client, {"schema": "other", "version": 3, "templates": []})
 
     problems = [str(problem) for problem in response.context["problems"]]
     assert problems == [
         "schema: must be 'prefix-playground/templates'",
-        "version: unsupported version 2 (expected 1)",
+        "version: unsupported version 3 (expected 1 or 2)",
         "templates: must hold at least one template",
     ]
 

@@ -12,7 +12,8 @@ from django.utils.safestring import SafeString
 
 from playground.prompts.templatetags.prompt_tags import visible_ws
 from playground.runs.fragments import metrics_html
-from playground.runs.models import UPLOAD_SCHEME, Segment
+from playground.runs.models import UPLOAD_SCHEME, Run, Segment
+from playground.runs.tool_calls import CallView, call_views
 
 register = template.Library()
 
@@ -56,6 +57,12 @@ def trailing_ws(value: object) -> SafeString:
     body = text.rstrip()
     tail = text[len(body) :]
     return escape(body) + visible_ws(tail)
+
+
+@register.filter
+def tool_call_views(segment: Segment, run: Run) -> list[CallView]:
+    """Return the segment's saved tool calls, each checked against the run's tools."""
+    return call_views(segment.tool_calls, run.prompt.tools) if segment.tool_calls else []
 
 
 @register.filter
