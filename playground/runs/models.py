@@ -96,6 +96,10 @@ class RunQuerySet(models.QuerySet["Run"]):
         """Return the runs `user` owns."""
         return self.filter(user=user)
 
+    def visible_to(self, user: User) -> RunQuerySet:
+        """Return the runs `user` may open: their own, and those shared with a team of theirs."""
+        return self.filter(models.Q(user=user) | models.Q(team__memberships__user=user)).distinct()
+
     def with_summary(self) -> RunQuerySet:
         """Prefetch what `Run.summary` and `Run.spend` read (columns, segments minus bodies)."""
         light = Segment.objects.defer(
@@ -230,6 +234,19 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     share_token = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The team this run is shared with (its members may open it, give a verdict and count it in
+    # the template's win table), or none: the run is its owner's alone (docs/verdicts.md).
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="shared_runs",
+    )
+    # Blind mode: provider and model names stay hidden from a viewer until that viewer has given
+    # a verdict; the columns show as A, B, C... in `blind_order` (column positions, as shown).
+    blind = models.BooleanField(default=False)
+    blind_order = models.JSONField(default=list, blank=True)
 
     objects = RunQuerySet.as_manager()
 
@@ -749,3 +766,8 @@ class ImageUpload(models.Model):
 
 
 UPLOAD_SCHEME = "upload:"
+
+
+# Verdicts and reference pins are run models too; they live in their own module.
+from playground.runs.verdicts import ReferencePin as ReferencePin  # noqa: E402
+from playground.runs.verdicts import Verdict as Verdict  # noqa: E402
