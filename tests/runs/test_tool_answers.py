@@ -223,6 +223,15 @@ async def test_answer_all_continues_each_column_with_results_in_its_dialect(
     assert page.count("Answered · part 2") == len(TARGETS)
     assert page.count('<span class="faint small">Result of</span>') == len(TARGETS)
     assert "Answer all with canned results" not in page and "Answer and continue" not in page
+    # The share page shows them too, read-only.
+    shared = await sync_to_async(_shared_page)(run)
+    assert shared.count('<span class="faint small">Result of</span>') == len(TARGETS)
+    assert shared.count("get_weather returned") == len(TARGETS)
+
+
+def _shared_page(run: Run) -> str:
+    token = run.enable_sharing()
+    return Client().get(f"/runs/shared/{token}/").content.decode()
 
 
 def _page(user: Any, path: str) -> str:
