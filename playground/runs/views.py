@@ -309,6 +309,9 @@ def answer_column(request: AuthedRequest, code: UUID, position: int) -> HttpResp
     try:
         results = typed_results(calls, request.POST, _key_scrubber(column))
     except AnswerProblem as problem:
+        if not request.htmx:  # without htmx the form cannot be posted; the page says why
+            context = {**_run_context(column.run), "errors": [str(problem)]}
+            return render(request, "runs/detail.html", context, status=422)
         # 422: the form comes back with the message and what was typed.
         context = {
             "run": column.run,
@@ -317,9 +320,7 @@ def answer_column(request: AuthedRequest, code: UUID, position: int) -> HttpResp
             "answer_error": str(problem),
         }
         response = render(request, "runs/_tool_answer.html#answer-form", context, status=422)
-        if request.htmx:
-            response = retarget(reswap(response, "outerHTML"), f"#answer-{code}-{position}")
-        return response
+        return retarget(reswap(response, "outerHTML"), f"#answer-{code}-{position}")
     return _requeued(request, column, lambda: column.add_tool_answer(results))
 
 

@@ -223,6 +223,14 @@ async def test_answer_all_continues_each_column_with_results_in_its_dialect(
     assert page.count("Answered · part 2") == len(TARGETS)
     assert page.count('<span class="faint small">Result of</span>') == len(TARGETS)
     assert "Answer all with canned results" not in page and "Answer and continue" not in page
+    # The column's .json download holds the call and the results that answered it.
+    download = json.loads(
+        await sync_to_async(_page)(alice, f"/runs/{run.code}/columns/0/download.json")
+    )
+    assert download["parts"][0]["tool_calls"] == [calls[0]]
+    assert download["parts"][1]["tool_results"] == [
+        {"call_id": calls[0]["id"], "content": WEATHER_RESULT}
+    ]
     # The share page shows them too, read-only.
     shared = await sync_to_async(_shared_page)(run)
     assert shared.count('<span class="faint small">Result of</span>') == len(TARGETS)
@@ -278,6 +286,18 @@ def test_a_refused_answer_keeps_what_was_typed(alice: Any, sim: Sim) -> None:
 
 
 @pytest.mark.django_db
+def test_answer_all_names_a_called_tool_without_a_canned_result(alice: Any, sim: Sim) -> None:
+    credential = make_sim_credential(alice, sim, "deepseek")
+    tools = [tool_to_json(WEATHER), tool_to_json(CONVERT)]
+    run = start_run(alice, [(credential, "deepseek-chat")], prefix="", turns=ASK, tools=tools)
+    _ended_with_call(run)
+    response = _answer_all(alice, run)
+    assert response.status_code == 422
+    assert "No canned result for get_weather" in response.content.decode()
+    assert Segment.objects.filter(column__run=run).count() == 1
+
+
+@pytest.mark.django_db
 def test_rounds_per_column_are_capped_and_each_request_carries_every_round(
     alice: Any, sim: Sim
 ) -> None:
@@ -298,3 +318,7 @@ def test_rounds_per_column_are_capped_and_each_request_carries_every_round(
     assert request.tool_rounds[1].text == "turn 1"
     with pytest.raises(ColumnRuleError, match=f"answered {MAX_TOOL_ROUNDS} rounds"):
         column.add_tool_answer([ToolResult("call_1", "one more")])
+    # Retry of an answer sends the same results again.
+    retried = RunColumn.objects.prefetch_related("segments").get(pk=column.pk).retry(1)
+    assert retried.tool_results == [{"call_id": "call_1", "content": "result 1"}]
+    assert Segment.objects.filter(column=column).count() == 2
