@@ -20,6 +20,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from playground.prompts.tool_defs import MAX_TOOL_RESULT
+from playground.providers import prepare
 from playground.providers.prompt import tool_to_json
 from playground.providers.tools import ToolCall, ToolResult, ToolRound
 from playground.runs.models import ColumnRuleError, Run, RunColumn, Segment
@@ -322,3 +323,23 @@ def test_rounds_per_column_are_capped_and_each_request_carries_every_round(
     retried = RunColumn.objects.prefetch_related("segments").get(pk=column.pk).retry(1)
     assert retried.tool_results == [{"call_id": "call_1", "content": "result 1"}]
     assert Segment.objects.filter(column=column).count() == 2
+
+
+@pytest.mark.django_db
+def test_deepseek_thinking_mode_gets_the_turns_reasoning_back_with_the_round(
+    alice: Any, sim: Sim
+) -> None:
+    # (The simulator streams no reasoning before a call, so the turn is saved as if it had.)
+    run = _start(alice, sim, [("deepseek", "deepseek-reasoner")])
+    column = _ended_with_call(run)
+    Segment.objects.filter(column=column).update(reasoning="Paris, so get_weather.", text="")
+    column = RunColumn.objects.prefetch_related("segments").get(pk=column.pk)
+    answer = column.add_tool_answer([ToolResult("call_1", WEATHER_RESULT)])
+    column = RunColumn.objects.prefetch_related("segments").get(pk=column.pk)
+    request = completion_request(run, column, answer)
+    assert column.credential is not None
+    body = prepare(column.credential.target(), request).body
+    *_, assistant, tool = body["messages"]
+    assert assistant["reasoning_content"] == "Paris, so get_weather."
+    assert assistant["tool_calls"][0]["id"] == "call_1"
+    assert tool == {"role": "tool", "tool_call_id": "call_1", "content": WEATHER_RESULT}
