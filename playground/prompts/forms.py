@@ -195,7 +195,8 @@ class ToolsField(forms.CharField):
 TOOLS_HELP = (
     'A JSON list of functions: [{"name": "get_weather", "description": "...", '
     '"parameters": {"type": "object", "properties": {...}, "required": [...]}, '
-    '"strict": true}]. Empty: no tools.'
+    '"strict": true, "result": "a canned answer"}]. "result" (optional) is what '
+    "Answer all with canned results sends back when the model calls that tool. Empty: no tools."
 )
 
 

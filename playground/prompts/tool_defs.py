@@ -1,10 +1,11 @@
 """Reading a prompt's tools: the checks shared by the editor, the compare page and imports.
 
 A prompt's `tools` are written as JSON (a list of `{"name", "description", "parameters",
-"strict"}`) and its `tool_choice` as one word: auto, none, required, or the name of one of the
-tools. Both are read here, every problem with its path (`tools[1].parameters: ...`), so the
-form messages and the import messages are the same. Pure Python; see docs/limits.md for the
-limits (MAX_TOOLS, MAX_TOOLS_CHARS).
+"strict", "result"}`, `result` being the canned answer offered when a call is answered) and
+its `tool_choice` as one word: auto, none, required, or the name of one of the tools. Both are
+read here, every problem with its path (`tools[1].parameters: ...`), so the form messages and
+the import messages are the same. Pure Python; see docs/limits.md for the limits (MAX_TOOLS,
+MAX_TOOLS_CHARS, MAX_TOOL_RESULT).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from playground.providers.tools import NAME_RULE, ToolChoice, ToolDef
 
 from .budget import Budget
 
-TOOL_FIELDS = ("name", "description", "parameters", "strict")
+TOOL_FIELDS = ("name", "description", "parameters", "strict", "result")
 MAX_TOOL_DESCRIPTION = 4000
+# A canned result, and a result typed when answering a call (runs/tool_answers.py).
+MAX_TOOL_RESULT = 20_000
 CHOICE_WORDS = ("auto", "none", "required")
 CHOICE_HELP = "auto, none, required, or the name of one tool to force that one."
 Fail = Callable[[str, str], None]
@@ -94,10 +97,24 @@ def _tool(item: Any, path: str, fail: Fail, seen: set[str]) -> ToolDef | None:
     if not isinstance(strict, bool):
         fail(f"{path}.strict", "must be true or false")
         ok = False
+    result = item.get("result", "")
+    problem = result_problem(result) if isinstance(result, str) else "must be a string"
+    if problem:
+        fail(f"{path}.result", problem)
+        ok = False
     if not ok or not isinstance(name, str):
         return None
     seen.add(name)
-    return ToolDef(name, str(description), parameters, bool(strict))
+    return ToolDef(name, str(description), parameters, bool(strict), str(result))
+
+
+def result_problem(text: str) -> str:
+    """Return why `text` cannot be a tool's result (canned or typed), or ""."""
+    if len(text) > MAX_TOOL_RESULT:
+        return f"at most {MAX_TOOL_RESULT:,} characters (MAX_TOOL_RESULT); this has {len(text):,}"
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    return ""
 
 
 def choice_from_text(text: str) -> ToolChoice:

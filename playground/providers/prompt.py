@@ -188,12 +188,15 @@ def turn_from_json(data: object) -> Turn:
 
 
 def tool_to_json(tool: ToolDef) -> dict[str, object]:
-    """Return one tool definition in the exchange format (`parameters` and `strict` when set)."""
+    """Return one tool definition in the exchange format (`parameters`, `strict` and the
+    canned `result` only when set)."""
     data: dict[str, object] = {"name": tool.name, "description": tool.description}
     if tool.parameters is not None:
         data["parameters"] = tool.parameters
     if tool.strict:
         data["strict"] = True
+    if tool.result:
+        data["result"] = tool.result
     return data
 
 
@@ -206,6 +209,7 @@ def tool_from_json(data: object) -> ToolDef:
         description=_text(values.get("description")),
         parameters=dict(parameters) if isinstance(parameters, Mapping) else None,
         strict=values.get("strict") is True,
+        result=_text(values.get("result")),
     )
 
 

@@ -21,12 +21,17 @@ MAX_TOOLS = 128  # DeepSeek's and OpenAI's documented limit; the most any catalo
 
 @dataclass(frozen=True)
 class ToolDef:
-    """One function the model may call: its name, what it does, its JSON Schema parameters."""
+    """One function the model may call: its name, what it does, its JSON Schema parameters.
+
+    `result` is the template's canned answer to a call of this tool, offered when the user
+    answers calls; it belongs to the playground, and no dialect sends it.
+    """
 
     name: str
     description: str = ""
     parameters: dict[str, object] | None = None
     strict: bool = False
+    result: str = ""
 
     def schema(self) -> dict[str, object]:
         """Return the parameters schema, an empty object schema when none was given."""

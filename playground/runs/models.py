@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,11 +34,20 @@ from playground.providers.prompt import (
     turn_from_json,
     turn_to_json,
 )
+from playground.providers.tools import ToolResult
 
 from .status import FINAL_SEGMENT_STATUSES, error_title
 from .status import RunStatus as RunStatus  # the choices live, with their meaning, in status.py
 from .status import SegmentStatus as SegmentStatus
 from .summary import ColumnVerdict, RunSummary, Spend, add_spend
+from .tool_answers import (
+    MAX_TOOL_ROUNDS,
+    calls_from_json,
+    results_to_json,
+    rounds_answered,
+    turn_so_far,
+    waits_for_results,
+)
 
 if TYPE_CHECKING:
     from django.core.files import File
@@ -472,11 +481,37 @@ class RunColumn(models.Model):
         last = self.last_segment
         if last is None or not last.can_continue:
             raise ColumnRuleError("Only a column that stopped at its token limit can continue.")
+        # The turn so far: after answered tool calls, the answer's text, not the whole column.
+        prefix, reasoning_prefix = turn_so_far(self.segment_list)
         return Segment.objects.create(
             column=self,
             index=last.index + 1,
-            prefix=self.full_text,
-            reasoning_prefix=self.run.reasoning_prefix + self.reasoning,
+            prefix=prefix,
+            reasoning_prefix=reasoning_prefix,
+        )
+
+    def add_tool_answer(self, results: Sequence[ToolResult]) -> Segment:
+        """Queue a segment that sends `results` for the calls the column ended with; return it.
+
+        Its request is the prompt plus every round so far (runs/tool_answers.py); it starts a
+        new turn, so it has no prefix of its own. At most MAX_TOOL_ROUNDS rounds per column.
+        """
+        # Read afresh (the caller holds the user's lock, run_slot): a second click on Answer
+        # finds the first one's segment and is refused instead of colliding with it.
+        segments = list(Segment.objects.filter(column=self).order_by("index"))
+        last = segments[-1] if segments else None
+        if last is None or not waits_for_results(last):
+            raise ColumnRuleError("Only a column that ended with tool calls can be answered.")
+        if rounds_answered(segments) >= MAX_TOOL_ROUNDS:
+            raise ColumnRuleError(
+                f"This column has answered {MAX_TOOL_ROUNDS} rounds of tool calls, the most one "
+                "column takes (MAX_TOOL_ROUNDS). Start a new run to go on."
+            )
+        calls = [call.id for call in calls_from_json(last.tool_calls)]
+        if [result.call_id for result in results] != calls:
+            raise ColumnRuleError("Answer every call of this column, once each.")
+        return Segment.objects.create(
+            column=self, index=last.index + 1, tool_results=results_to_json(results)
         )
 
     def retry(self, index: int) -> Segment:
@@ -493,6 +528,7 @@ class RunColumn(models.Model):
                 index=index,
                 prefix=segment.prefix,
                 reasoning_prefix=segment.reasoning_prefix,
+                tool_results=segment.tool_results,  # an answer, retried, sends its results again
             )
 
 
@@ -608,6 +644,10 @@ class Segment(models.Model):
     # The tool calls the model made, saved when the segment ends: [{"id", "name", "arguments"}]
     # with the arguments' JSON text exactly as streamed (runs/tool_calls.py reads them).
     tool_calls = models.JSONField(default=list, blank=True)
+    # An answer to the previous segment's calls (runs/tool_answers.py): the results this segment
+    # sent back, in call order, [{"call_id", "content"}], scrubbed of the column's key; empty
+    # for every other segment.
+    tool_results = models.JSONField(default=list, blank=True)
     input_tokens = models.PositiveIntegerField(null=True, blank=True)
     output_tokens = models.PositiveIntegerField(null=True, blank=True)
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -39,6 +39,7 @@ from .relay import ColumnJob, ColumnOutcome, RunRelay
 from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
 from .team_keys import gate_team_column, settle_team_use
+from .tool_answers import rounds_of, waits_for_results
 from .tool_calls import calls_to_json, live_arguments, live_call
 
 ImageResolver = Callable[[str], str]
@@ -101,7 +102,8 @@ def completion_request(
     """Return the provider request for one segment of a column.
 
     The run's prompt, continued from the segment's prefix (Continue sends the text so far),
-    with the column's overrides and the turns' uploaded images as data URLs.
+    with the column's overrides, the turns' uploaded images as data URLs, and the rounds of
+    tool calls the column answered before this segment (runs/tool_answers.py).
     """
     overrides = column.overrides or {}
     prompt = with_overrides(run.prompt, overrides).continued(
@@ -111,11 +113,18 @@ def completion_request(
         replace(turn, images=tuple(images(url) for url in turn.images)) for turn in prompt.turns
     )
     thinking = overrides.get("thinking")
-    return replace(prompt, turns=turns).request(
+    request = replace(prompt, turns=turns).request(
         column.model,
         thinking=None if thinking in (None, "") else thinking == "on",
         json_mode=bool(overrides.get("json_mode")),
     )
+    earlier = (
+        [part for part in column.segment_list if part.index < segment.index]
+        if segment.index
+        else []
+    )
+    rounds = rounds_of([*earlier, segment])
+    return replace(request, tool_rounds=rounds) if rounds else request
 
 
 def _first_set(*values: Any) -> Any:
@@ -131,6 +140,8 @@ class StreamPlan:
     column_count: int = 0
     # The verdicts of the columns not streamed this time, for the end-of-run summary.
     settled: dict[int, ColumnVerdict] = field(default_factory=dict)
+    # The columns not streamed this time that wait for tool results (for "Answer all").
+    waiting: set[int] = field(default_factory=set)
 
 
 def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
@@ -187,6 +198,12 @@ def plan_stream(run_pk: int) -> StreamPlan:
         Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
         verdicts = run.column_verdicts()
         plan.settled = {pos: v for pos, v in verdicts.items() if pos not in plan.segments}
+        if run.tools and plan.settled:
+            plan.waiting = {
+                column.position
+                for column in run.columns.prefetch_related("segments")
+                if column.position in plan.settled and waits_for_results(column.last_segment)
+            }
         return plan
     finally:
         connection.close()
@@ -389,6 +406,10 @@ class HtmlRenderer:
             verdicts[outcome.index] = ColumnVerdict(SegmentStatus.of_outcome(outcome), notes)
         summary = RunSummary(tuple(verdicts[position] for position in sorted(verdicts)))
         stopped = any(outcome.stopped for outcome in outcomes)
+        answerable = bool(self.plan.waiting) or any(
+            SegmentStatus.of_outcome(outcome) == SegmentStatus.DONE and outcome.tool_calls
+            for outcome in outcomes
+        )
         return render_to_string(
             "runs/_run.html#run-status",
             {
@@ -396,5 +417,6 @@ class HtmlRenderer:
                 "status": RunStatus.STOPPED if stopped else RunStatus.DONE,
                 "summary": summary,
                 "column_count": self.plan.column_count,
+                "answerable": answerable,
             },
         )

@@ -157,6 +157,8 @@ def _segment_export(segment: Segment) -> dict[str, Any]:
         if segment.error_kind or segment.error_message
         else None,
         "notes": segment.notes,
+        "tool_calls": segment.tool_calls,
+        "tool_results": segment.tool_results,
         "usage": {"input_tokens": segment.input_tokens, "output_tokens": segment.output_tokens},
         "ttft_ms": segment.ttft_ms,
         "elapsed_ms": segment.elapsed_ms,

@@ -23,6 +23,8 @@ urlpatterns = [
     path("<uuid:code>/diff/", views.diff, name="diff"),
     path("<uuid:code>/share/", views.share, name="share"),
     path("<uuid:code>/columns/<int:position>/continue/", views.continue_column, name="continue"),
+    path("<uuid:code>/columns/<int:position>/answer/", views.answer_column, name="answer"),
+    path("<uuid:code>/answer-all/", views.answer_all, name="answer_all"),
     path(
         "<uuid:code>/columns/<int:position>/segments/<int:index>/retry/",
         views.retry_segment,

@@ -22,6 +22,7 @@ from playground.accounts import ratelimits
 from playground.htmx import AuthedRequest
 from playground.http import get_client
 from playground.prompts.forms import TURN_PREFIX
+from playground.providers.errors import scrub
 
 from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
 from .forms import ImageUploadForm, bind_submission
@@ -39,6 +40,13 @@ from .models import (
 from .relay import OPEN_FRAME, RunRelay
 from .rendering import render_markdown
 from .replay import replay_frames
+from .tool_answers import (
+    AnswerProblem,
+    canned_results,
+    pending_calls,
+    typed_results,
+    waits_for_results,
+)
 
 
 def _get_run(request: AuthedRequest, code: UUID) -> Run:
@@ -283,6 +291,65 @@ def _requeued(
 def continue_column(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
     return _requeued(request, column, column.add_continuation)
+
+
+def _key_scrubber(column: RunColumn) -> Callable[[str], str]:
+    """Return a function that removes the column's key from a typed result (any escaping)."""
+    secret = column.credential.reveal_key() if column.credential is not None else ""
+    return lambda text: scrub(text, secret)
+
+
+@require_POST
+def answer_column(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
+    """Send the typed results for the calls a column ended with, and stream it on."""
+    column = _get_column(request, code, position)
+    last = column.last_segment
+    ready = last is not None and waits_for_results(last)
+    calls = pending_calls(last, column.run.prompt.tools) if last is not None and ready else []
+    try:
+        results = typed_results(calls, request.POST, _key_scrubber(column))
+    except AnswerProblem as problem:
+        if not request.htmx:  # without htmx the form cannot be posted; the page says why
+            context = {**_run_context(column.run), "errors": [str(problem)]}
+            return render(request, "runs/detail.html", context, status=422)
+        # 422: the form comes back with the message and what was typed.
+        context = {
+            "run": column.run,
+            "column": column,
+            "calls": [call.typed(request.POST) for call in calls],
+            "answer_error": str(problem),
+        }
+        response = render(request, "runs/_tool_answer.html#answer-form", context, status=422)
+        return retarget(reswap(response, "outerHTML"), f"#answer-{code}-{position}")
+    return _requeued(request, column, lambda: column.add_tool_answer(results))
+
+
+@require_POST
+def answer_all(request: AuthedRequest, code: UUID) -> HttpResponse:
+    """Answer every column that ended with calls with its tools' canned results."""
+    run = _get_run(request, code)
+    columns = list(run.columns.select_related("credential").prefetch_related("segments"))
+    answers = []
+    problem = ""
+    for column in columns:
+        last = column.last_segment
+        if waits_for_results(last) and last is not None:
+            try:
+                calls = pending_calls(last, run.prompt.tools)
+                answers.append((column, canned_results(calls, _key_scrubber(column))))
+            except AnswerProblem as refused:
+                problem = str(refused)
+    if not answers and not problem:
+        problem = "No column is waiting for tool results."
+    if problem:
+        context = {**_run_context(run), "problem": problem}
+        return render(request, "runs/_run.html#run", context, status=422)
+
+    def answer_each() -> None:
+        for column, results in answers:
+            column.add_tool_answer(results)
+
+    return _requeued(request, columns[0], answer_each)
 
 
 @require_POST

@@ -34,8 +34,15 @@ def test_each_problem_names_the_tool_and_field() -> None:
     ]
     assert _problems([{"name": "a", "strict": "yes"}]) == ["tools[0].strict: must be true or false"]
     assert _problems([{"name": "a", "argz": {}}]) == [
-        "tools[0].argz: unknown field (a tool has name, description, parameters, strict)"
+        "tools[0].argz: unknown field (a tool has name, description, parameters, strict, result)"
     ]
+    assert _problems([{"name": "a", "result": 18}]) == ["tools[0].result: must be a string"]
+    assert _problems([{"name": "a", "result": "x" * 20_001}]) == [
+        "tools[0].result: at most 20,000 characters (MAX_TOOL_RESULT); this has 20,001"
+    ]
+    assert tools_from_text(json.dumps([{"name": "a", "result": "18 C"}]), Budget())[0][
+        0
+    ].result == ("18 C")
     assert tools_from_text('[{"name": "a",}]', Budget())[1] == [
         "Not valid JSON: Expecting property name enclosed in double quotes at line 1, column 15."
     ]

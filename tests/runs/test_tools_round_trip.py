@@ -4,6 +4,7 @@ form -> run -> the request the provider layer builds. A version 1 file still imp
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from django.test import Client
@@ -11,6 +12,7 @@ from django.test import Client
 from playground.accounts.models import User
 from playground.prompts import schema
 from playground.prompts.models import PrefixTemplate
+from playground.providers import prepare
 from playground.providers.prompt import Prompt
 from playground.providers.tools import ToolChoice, ToolDef
 from playground.runs.models import Run
@@ -37,6 +39,7 @@ CONVERT = ToolDef(
         "properties": {"value": {"type": "number"}, "from": {"type": "string"}},
         "required": ["value", "from"],
     },
+    result='{"value": 68, "unit": "fahrenheit"}',  # the canned result, kept but never sent
 )
 TOOLS_TEXT = json.dumps(
     [
@@ -50,6 +53,7 @@ TOOLS_TEXT = json.dumps(
             "name": CONVERT.name,
             "description": CONVERT.description,
             "parameters": CONVERT.parameters,
+            "result": CONVERT.result,
         },
     ],
     indent=4,
@@ -120,6 +124,8 @@ def test_tools_survive_editor_save_export_import_and_the_compare_form(
         "get_weather",
         "convert_units",
     ]
+    assert "result" not in document["templates"][0]["tools"][0]
+    assert document["templates"][0]["tools"][1]["result"] == CONVERT.result
     assert client.post("/templates/import/", {"text": exported}).status_code == 302
     imported = PrefixTemplate.objects.filter(owner=alice).exclude(pk=saved.pk).get()
     assert imported.prompt == saved.prompt
@@ -141,6 +147,10 @@ def test_tools_survive_editor_save_export_import_and_the_compare_form(
     request = completion_request(run, column, column.segments.get())
     assert request.tools == (WEATHER, CONVERT)
     assert request.tool_choice == ToolChoice("function", "get_weather")
+    # The canned result stays in the playground: no dialect sends it.
+    mistral = make_sim_credential(alice, sim, "mistral").target()
+    prepared = prepare(mistral, replace(request, prefix=""))
+    assert "result" not in json.dumps(prepared.body["tools"])
 
 
 @pytest.mark.django_db
