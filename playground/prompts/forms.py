@@ -195,7 +195,8 @@ class ToolsField(forms.CharField):
 TOOLS_HELP = (
     'A JSON list of functions: [{"name": "get_weather", "description": "...", '
     '"parameters": {"type": "object", "properties": {...}, "required": [...]}, '
-    '"strict": true}]. Empty: no tools.'
+    '"strict": true}]. Empty: no tools. With an assistant prefix, use tool choice auto or '
+    "none: a prefix commits the reply to text, so a forced call is refused before sending."
 )
 
 

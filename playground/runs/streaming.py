@@ -103,16 +103,18 @@ def completion_request(
     The run's prompt, continued from the segment's prefix (Continue sends the text so far),
     with the column's overrides and the turns' uploaded images as data URLs.
     """
-    overrides = column.overrides or {}
-    prompt = with_overrides(run.prompt, overrides).continued(
-        segment.prefix, segment.reasoning_prefix
-    )
+    prompt = run.prompt.continued(segment.prefix, segment.reasoning_prefix)
     turns = tuple(
         replace(turn, images=tuple(images(url) for url in turn.images)) for turn in prompt.turns
     )
+    return target_request(replace(prompt, turns=turns), column.model, column.overrides or {})
+
+
+def target_request(prompt: Prompt, model: str, overrides: Mapping[str, Any]) -> CompletionRequest:
+    """Return the provider request that sends `prompt` to `model` with a target's overrides."""
     thinking = overrides.get("thinking")
-    return replace(prompt, turns=turns).request(
-        column.model,
+    return with_overrides(prompt, overrides).request(
+        model,
         thinking=None if thinking in (None, "") else thinking == "on",
         json_mode=bool(overrides.get("json_mode")),
     )
