@@ -153,7 +153,7 @@ def column_calls(column: RunColumn) -> tuple[CallView, ...]:
 
 def calls_text(calls: tuple[CallView, ...]) -> str:
     """Return the calls as the diff compares them: each name, then its pretty arguments."""
-    return "".join(f"{call.name}\n{call.pretty}\n\n" for call in calls)
+    return "\n\n".join(f"{call.name}\n{call.pretty}" for call in calls)
 
 
 def diff_calls(left: RunColumn, right: RunColumn) -> CallsDiff | None:
