@@ -108,9 +108,7 @@ def test_inspect_and_diff_of_a_tools_run_render(page: Any, live_url: str) -> Non
     page.click("#modal-body .inspect-tools summary")
     sent = page.locator("#modal-body .inspect-tools pre").text_content()
     assert '"type": "function"' in sent and '"strict": true' in sent
-    assert page.locator("#modal-body .inspect-calls .tool-verdict").all_text_contents() == [
-        "valid"
-    ]
+    assert page.locator("#modal-body .inspect-calls .tool-verdict").all_text_contents() == ["valid"]
     screenshot(page, "inspect-tools-dialog")
 
     # Diff of the good call and the bad one, as a page of its own.
