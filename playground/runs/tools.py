@@ -222,6 +222,8 @@ def _segment_export(segment: Segment) -> dict[str, Any]:
         "reasoning": segment.reasoning,
         "finish_reason": segment.finish_reason,
         "stop_sequence": segment.stop_sequence,
+        # The calls as saved: [{"id", "name", "arguments"}], the arguments' JSON text as written.
+        "tool_calls": segment.tool_calls,
         "error": {"kind": segment.error_kind, "message": segment.error_message}
         if segment.error_kind or segment.error_message
         else None,

@@ -178,3 +178,17 @@ def test_the_run_page_and_the_share_page_show_the_tools_and_the_calls(
     assert "&quot;location&quot;: {" in tools  # the parameters, pretty-printed
     assert page.count(VALID) == 2  # the two good calls, and the bad one marked
     assert page.count('<span class="badge badge-danger tool-verdict">') == 1
+
+
+def test_the_json_download_carries_the_tools_sent_and_the_calls(tools_run: Run, alice: Any) -> None:
+    exported = json.loads(_get(alice, f"/runs/{tools_run.code}/columns/0/download.json"))
+    assert SECRET not in json.dumps(exported)
+    (part,) = exported["parts"]
+    assert part["request"]["body"]["tools"][0]["function"]["name"] == "get_weather"
+    (call,) = part["tool_calls"]
+    assert call["name"] == "get_weather"
+    assert json.loads(call["arguments"]) == {"location": "Paris", "unit": "celsius"}
+    assert [tool["name"] for tool in exported["prompt"]["tools"]] == [
+        "get_weather",
+        "convert_units",
+    ]
