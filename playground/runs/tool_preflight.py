@@ -4,10 +4,10 @@ The provider layer refuses before sending anything a target cannot do with tools
 without function calling, a tool choice the provider does not take, a prefix with a forced
 choice or where the catalog's `tools_with_prefix` is false, a strict schema DeepSeek's strict
 mode would refuse: providers/tool_request.py). Here the same plan is made for each target when
-the run is started, with a stand-in key, so those refusals come back in the form (422, nothing
-typed lost) instead of as columns that were never sent. Only refusals caused by the tools are
-raised here: when the request without its tools is refused too, the column says why, as
-before. See docs/providers-tools.md.
+a run is started (and when a batch is, batches/forms.py), with a stand-in key, so those
+refusals come back in the form (422, nothing typed lost) instead of as columns that were never
+sent. Only refusals caused by the tools are raised here: when the request without its tools is
+refused too, the column says why, as before. See docs/providers-tools.md.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def tool_refusals(prompt: Prompt, targets: list[dict[str, Any]]) -> list[str]:
             api_key=KEY_STAND_IN,
             dialect=credential.effective_dialect,
         )
-        request = target_request(prompt, spec["model"], spec["overrides"])
+        request = target_request(prompt, spec["model"], spec.get("overrides") or {})
         try:
             plan(target, request)
         except ProviderError as refused:
