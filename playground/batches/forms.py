@@ -11,6 +11,7 @@ from django.conf import settings
 from playground.keys.models import Credential
 from playground.prompts.budget import from_settings
 from playground.prompts.models import PrefixTemplate
+from playground.runs.tool_preflight import tool_refusals
 
 from . import checks as checks_module
 from .cells import row_problem
@@ -199,4 +200,6 @@ def validate_batch(
         submission.errors.extend(problems[:ROW_PROBLEMS_SHOWN])
         if more > 0:
             submission.errors.append(f"… and {more} more rows.")
+    # What the template's tools cannot do on a target, refused before any cell is sent.
+    submission.errors.extend(tool_refusals(template.prompt, submission.target_specs()))
     return submission

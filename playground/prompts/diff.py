@@ -17,9 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from playground.providers.prompt import Prompt
+from playground.providers.prompt import Prompt, tool_to_json
+from playground.providers.tools import ToolChoice
 
 from .matching import OverBudget, Work, opcodes, replaced, trimmed_opcodes
+from .tool_defs import choice_to_text
 
 LINE_RE = re.compile(r"[^\n]*\n|[^\n]+")
 TOKEN_RE = re.compile(r"\s|\w+|[^\w\s]")
@@ -50,6 +52,8 @@ class FieldDiff:
     label: str
     lines: tuple[Line, ...]
     note: str = ""
+    # "added" or "removed" when only one revision has the field (a tool, a turn), else "".
+    change: str = ""
 
 
 @dataclass
@@ -172,6 +176,13 @@ def flatten(content: dict[str, Any]) -> list[tuple[str, str]]:
             ),
         ),
     ]
+    if prompt.tools or prompt.tool_choice != ToolChoice():
+        fields.append(("Tool choice", choice_to_text(prompt.tool_choice)))
+    # One field per tool, labelled by its name: a tool only one revision has shows as added or
+    # removed, one whose definition changed shows its changed lines.
+    for tool in prompt.tools:
+        definition = json.dumps(tool_to_json(tool), indent=2, ensure_ascii=False)
+        fields.append((f"Tool {tool.name}", definition + "\n"))
     return fields
 
 
@@ -186,5 +197,8 @@ def diff_contents(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
             continue
         allowance.coarse = False
         lines = tuple(diff_text(before.get(label, ""), after.get(label, ""), allowance))
-        fields.append(FieldDiff(label, lines, COARSE_NOTE if allowance.coarse else ""))
+        change = ""
+        if before and after:  # a first revision's fields are all new, and not marked so
+            change = "added" if label not in before else "removed" if label not in after else ""
+        fields.append(FieldDiff(label, lines, COARSE_NOTE if allowance.coarse else "", change))
     return fields

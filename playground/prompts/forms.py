@@ -196,7 +196,9 @@ TOOLS_HELP = (
     'A JSON list of functions: [{"name": "get_weather", "description": "...", '
     '"parameters": {"type": "object", "properties": {...}, "required": [...]}, '
     '"strict": true, "result": "a canned answer"}]. "result" (optional) is what '
-    "Answer all with canned results sends back when the model calls that tool. Empty: no tools."
+    "Answer all with canned results sends back when the model calls that tool. Empty: no "
+    "tools. With an assistant prefix, use tool choice auto or none: a prefix commits the "
+    "reply to text, so a forced call is refused before sending."
 )
 
 

@@ -64,6 +64,52 @@ ANTHROPIC_PARAMS = frozenset(
 )
 
 
+# What the scripts print for each tool call: `tool call: name({"arguments": ...})`, the
+# arguments as the model wrote them (OpenAI-style), or as JSON (Anthropic and Ollama, whose
+# SDK and API hand them over as objects).
+ANTHROPIC_CALLS = (
+    "for block in message.content:\n"
+    '    if block.type == "tool_use":\n'
+    '        print(f"tool call: {block.name}({json.dumps(block.input, ensure_ascii=False)})")\n'
+)
+OLLAMA_CALLS = (
+    "for call in calls:\n"
+    '    function = call["function"]\n'
+    "    arguments = json.dumps(function.get('arguments', {}), ensure_ascii=False)\n"
+    "    print(f\"tool call: {function['name']}({arguments})\")\n"
+)
+
+
+def _openai_tool_output(*, stream: bool) -> str:
+    """Return the lines that print the reply's text and then each tool call it made."""
+    if not stream:
+        return (
+            "message = response.choices[0].message\n"
+            'print(message.content or "")\n'
+            "for call in message.tool_calls or []:\n"
+            '    print(f"tool call: {call.function.name}({call.function.arguments})")\n'
+        )
+    # Streamed calls come in pieces: the first of each (by index) has its name, every piece
+    # may add argument text.
+    return (
+        "calls = {}\n"
+        "for chunk in response:\n"
+        "    if not chunk.choices:\n"
+        "        continue\n"
+        "    delta = chunk.choices[0].delta\n"
+        '    print(delta.content or "", end="", flush=True)\n'
+        "    for piece in delta.tool_calls or []:\n"
+        '        call = calls.setdefault(piece.index, {"name": "", "arguments": ""})\n'
+        "        if piece.function and piece.function.name:\n"
+        '            call["name"] += piece.function.name\n'
+        "        if piece.function and piece.function.arguments:\n"
+        '            call["arguments"] += piece.function.arguments\n'
+        "print()\n"
+        "for call in calls.values():\n"
+        "    print(f\"tool call: {call['name']}({call['arguments']})\")\n"
+    )
+
+
 def _key_env(target: Target) -> str:
     env = get_provider(target.provider).key_env
     # The name lands in shell and Python source: accept only a plain variable name.
@@ -135,7 +181,9 @@ def _openai(the_plan: Plan, env: str) -> str:
     method = "client.completions.create" if fim else "client.chat.completions.create"
     piece = "choices[0].text" if fim else "choices[0].delta.content"
     whole = "choices[0].text" if fim else "choices[0].message.content"
-    if body.get("stream"):
+    if body.get("tools"):
+        output = _openai_tool_output(stream=bool(body.get("stream")))
+    elif body.get("stream"):
         output = (
             "for chunk in response:\n"
             "    if chunk.choices:\n"
@@ -160,20 +208,24 @@ def _anthropic(the_plan: Plan, env: str) -> str:
         kwargs["extra_body"] = extra
     base_url = the_plan.call.url.removesuffix("/v1/messages")
     head = (
-        "import os\n\nimport anthropic\n\n"
+        ("import json\n" if body.get("tools") else "") + "import os\n\nimport anthropic\n\n"
         f"client = anthropic.Anthropic(\n    api_key=os.environ[{env!r}],\n"
         f"    base_url={base_url!r},\n)\n" + _reply_comment(the_plan)
     )
+    tools = bool(body.get("tools"))
     if stream:
         return head + (
             f"with client.messages.stream(\n{_arguments(kwargs, 1)}\n) as stream:\n"
             "    for text in stream.text_stream:\n"
             '        print(text, end="", flush=True)\n'
-            "print()\n"
+            + ("    message = stream.get_final_message()\n" if tools else "")
+            + "print()\n"
+            + (ANTHROPIC_CALLS if tools else "")
         )
     return head + (
         f"message = client.messages.create(\n{_arguments(kwargs, 1)}\n)\n"
         'print("".join(block.text for block in message.content if block.type == "text"))\n'
+        + (ANTHROPIC_CALLS if tools else "")
     )
 
 
@@ -182,14 +234,25 @@ def _ollama(the_plan: Plan) -> str:
     head = f"import json\n\nimport httpx\n\nbody = {_literal(call.body)}\n" + _reply_comment(
         the_plan
     )
+    tools = bool(call.body.get("tools"))
     if call.body.get("stream"):
         return head + (
-            f"with httpx.stream('POST', {call.url!r}, json=body, timeout=None) as response:\n"
+            ("calls = []\n" if tools else "")
+            + f"with httpx.stream('POST', {call.url!r}, json=body, timeout=None) as response:\n"
             "    for line in response.iter_lines():\n"
             "        if line:\n"
             '            message = json.loads(line).get("message", {})\n'
             '            print(message.get("content", ""), end="", flush=True)\n'
-            "print()\n"
+            + ('            calls += message.get("tool_calls") or []\n' if tools else "")
+            + "print()\n"
+            + (OLLAMA_CALLS if tools else "")
+        )
+    if tools:
+        return head + (
+            f"response = httpx.post({call.url!r}, json=body, timeout=None)\n"
+            'message = json.loads(response.text)["message"]\n'
+            'print(message.get("content", ""))\n'
+            'calls = message.get("tool_calls") or []\n' + OLLAMA_CALLS
         )
     return head + (
         f"response = httpx.post({call.url!r}, json=body, timeout=None)\n"

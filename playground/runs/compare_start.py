@@ -27,6 +27,7 @@ from playground.providers.prompt import Prompt, Variable
 from .compare_page import submitted_prompt, template_for
 from .forms import CompareSubmission
 from .models import ColumnRuleError, Run
+from .tool_preflight import tool_refusals
 
 
 @dataclass
@@ -130,6 +131,9 @@ def start_run(request: AuthedRequest, submission: CompareSubmission) -> StartRes
     except MissingVariables as missing:
         names = ", ".join(missing.names)
         return StartResult(errors=[f"Fill in the variables without a default: {names}."])
+    refusals = tool_refusals(prompt, targets)
+    if refusals:
+        return StartResult(errors=refusals)
     used = set(find_names(texts_of(raw)))
     # Only the variables the prompt uses: values posted for nothing are not kept.
     values = {k: v for k, v in submission.variables.items() if v and k in used}

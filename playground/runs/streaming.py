@@ -105,19 +105,11 @@ def completion_request(
     with the column's overrides, the turns' uploaded images as data URLs, and the rounds of
     tool calls the column answered before this segment (runs/tool_answers.py).
     """
-    overrides = column.overrides or {}
-    prompt = with_overrides(run.prompt, overrides).continued(
-        segment.prefix, segment.reasoning_prefix
-    )
+    prompt = run.prompt.continued(segment.prefix, segment.reasoning_prefix)
     turns = tuple(
         replace(turn, images=tuple(images(url) for url in turn.images)) for turn in prompt.turns
     )
-    thinking = overrides.get("thinking")
-    request = replace(prompt, turns=turns).request(
-        column.model,
-        thinking=None if thinking in (None, "") else thinking == "on",
-        json_mode=bool(overrides.get("json_mode")),
-    )
+    request = target_request(replace(prompt, turns=turns), column.model, column.overrides or {})
     earlier = (
         [part for part in column.segment_list if part.index < segment.index]
         if segment.index
@@ -125,6 +117,16 @@ def completion_request(
     )
     rounds = rounds_of([*earlier, segment])
     return replace(request, tool_rounds=rounds) if rounds else request
+
+
+def target_request(prompt: Prompt, model: str, overrides: Mapping[str, Any]) -> CompletionRequest:
+    """Return the provider request that sends `prompt` to `model` with a target's overrides."""
+    thinking = overrides.get("thinking")
+    return with_overrides(prompt, overrides).request(
+        model,
+        thinking=None if thinking in (None, "") else thinking == "on",
+        json_mode=bool(overrides.get("json_mode")),
+    )
 
 
 def _first_set(*values: Any) -> Any:

@@ -18,6 +18,7 @@ from playground.providers.errors import scrub
 from .diff import Piece, compare
 from .models import RunColumn, Segment
 from .streaming import completion_request, upload_resolver
+from .tool_calls import CallView, call_views
 
 # Any non-empty stand-in: the export writes the provider's environment variable instead.
 KEY_STAND_IN = "key-from-environment"
@@ -75,6 +76,11 @@ class Exchange:
     request_headers: str
     request_body: str
     response: str
+    # The tools as sent, in the dialect's own shape (the request body's "tools" and
+    # "tool_choice", pretty-printed), and the calls received, each with its verdict.
+    tools_sent: str = ""
+    tool_choice_sent: str = ""
+    calls: tuple[CallView, ...] = ()
 
 
 def exchanges(column: RunColumn) -> list[Exchange]:
@@ -85,19 +91,43 @@ def exchanges(column: RunColumn) -> list[Exchange]:
     """
     credential = column.credential  # None (no query) once its credential was deleted
     secret = credential.target().api_key if credential is not None else ""
+    offered = column.run.prompt.tools
     found = []
     for segment in column.segment_list:
         dump = segment.request_dump or {}
         headers = "\n".join(f"{name}: {value}" for name, value in dump.get("headers", {}).items())
+        body = dump.get("body")
+        body = body if isinstance(body, dict) else {}
         found.append(
             Exchange(
                 segment=segment,
                 request_headers=headers,
-                request_body=pretty_json(dump.get("body", {})) if dump else "",
+                request_body=pretty_json(body) if dump else "",
                 response=scrub(segment.response_raw, secret),
+                tools_sent=pretty_json(body["tools"]) if body.get("tools") else "",
+                tool_choice_sent=pretty_json(body["tool_choice"]) if "tool_choice" in body else "",
+                calls=tuple(call_views(segment.tool_calls, offered)) if segment.tool_calls else (),
             )
         )
     return found
+
+
+@dataclass(frozen=True)
+class CallSide:
+    """One column's calls, as the diff lists them above the comparison."""
+
+    label: str
+    calls: tuple[CallView, ...]
+
+
+@dataclass(frozen=True)
+class CallsDiff:
+    """Two columns' tool calls side by side, and the word diff of their written form."""
+
+    sides: tuple[CallSide, CallSide]
+    pieces: list[Piece]
+    similarity: float
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,13 +137,52 @@ class ColumnDiff:
     pieces: list[Piece]
     similarity: float
     notes: tuple[str, ...] = ()
+    calls: CallsDiff | None = None
+
+
+def column_calls(column: RunColumn) -> tuple[CallView, ...]:
+    """Return every tool call of a column, part by part, each checked against the run's tools."""
+    offered = column.run.prompt.tools
+    return tuple(
+        call
+        for segment in column.segment_list
+        if segment.tool_calls
+        for call in call_views(segment.tool_calls, offered)
+    )
+
+
+def calls_text(calls: tuple[CallView, ...]) -> str:
+    """Return the calls as the diff compares them: each name, then its pretty arguments."""
+    return "\n\n".join(f"{call.name}\n{call.pretty}" for call in calls)
+
+
+def diff_calls(left: RunColumn, right: RunColumn) -> CallsDiff | None:
+    """Return the diff of two columns' tool calls, or None when neither made any.
+
+    The written calls go through the same bounded matcher as the texts (runs/diff.py)."""
+    before, after = column_calls(left), column_calls(right)
+    if not before and not after:
+        return None
+    result = compare(calls_text(before), calls_text(after))
+    sides = (CallSide(_label(left), before), CallSide(_label(right), after))
+    return CallsDiff(sides, result.pieces, round(result.similarity * 100, 1), tuple(result.notes))
+
+
+def _label(column: RunColumn) -> str:
+    return f"{column.position + 1}. {column.provider_name} · {column.model}"
 
 
 def diff_columns(left: RunColumn, right: RunColumn) -> ColumnDiff:
-    """Return the word-level diff of two columns' full texts (prefix and continuation)."""
+    """Return the word-level diff of two columns' full texts (prefix and continuation), and
+    of their tool calls when they made any."""
     result = compare(left.full_text, right.full_text)
     return ColumnDiff(
-        left, right, result.pieces, round(result.similarity * 100, 1), tuple(result.notes)
+        left,
+        right,
+        result.pieces,
+        round(result.similarity * 100, 1),
+        tuple(result.notes),
+        diff_calls(left, right),
     )
 
 
@@ -153,11 +222,13 @@ def _segment_export(segment: Segment) -> dict[str, Any]:
         "reasoning": segment.reasoning,
         "finish_reason": segment.finish_reason,
         "stop_sequence": segment.stop_sequence,
+        # The calls as saved: [{"id", "name", "arguments"}], the arguments' JSON text as written.
+        "tool_calls": segment.tool_calls,
         "error": {"kind": segment.error_kind, "message": segment.error_message}
         if segment.error_kind or segment.error_message
         else None,
         "notes": segment.notes,
-        "tool_calls": segment.tool_calls,
+        # The results this part sent back for the previous part's calls: [{"call_id", "content"}].
         "tool_results": segment.tool_results,
         "usage": {"input_tokens": segment.input_tokens, "output_tokens": segment.output_tokens},
         "ttft_ms": segment.ttft_ms,

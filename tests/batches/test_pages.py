@@ -72,3 +72,32 @@ def test_a_batch_needs_a_target_and_a_valid_check(alice: User, alice_client: Cli
     answer = alice_client.post(url, {}).content.decode()
     assert "Choose at least one target" in answer
     assert not Batch.objects.exists()
+
+
+def test_a_batch_is_refused_before_sending_what_its_tools_cannot_do(
+    alice: User, alice_client: Client
+) -> None:
+    closed = {"type": "object", "additionalProperties": False}
+    trip = {
+        "name": "plan_trip",
+        "description": "Plan a trip",
+        "parameters": {
+            **closed,
+            "properties": {"city": {"type": "string", "maxLength": 40}},
+            "required": ["city"],
+        },
+        "strict": True,
+    }
+    template = make_template(alice, prefix="", tools=[trip])
+    input_set = InputSet(template=template, name="S", columns=["items"], rows=[["a"]])
+    input_set.save(author=alice)
+    credential = make_credential(alice)  # DeepSeek
+    answer = alice_client.post(
+        reverse("batches:input_set", args=[input_set.code]),
+        {"t0-credential": str(credential.code), "t0-model": "deepseek-chat"},
+    ).content.decode()
+    assert (
+        "Target 1 (deepseek-chat): The tool &#x27;plan_trip&#x27; cannot use strict mode on "
+        "DeepSeek: city uses maxLength, which strict mode does not support." in answer
+    )
+    assert not Batch.objects.exists()

@@ -76,3 +76,62 @@ def test_tool_calls_stream_into_their_blocks_and_end_marked_valid(page: Any, liv
     screenshot(page, "editor-tools-error")
     page.set_viewport_size({"width": 390, "height": 900})
     screenshot(page, "editor-tools-error-390")
+
+
+def test_inspect_and_diff_of_a_tools_run_render(page: Any, live_url: str) -> None:
+    call_command("load_starter_library", verbosity=0)
+    page.goto(f"{live_url}/accounts/signup/")
+    page.fill("#id_username", "inspector")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_url}/home/")
+    page.goto(f"{live_url}/keys/")
+    page.click("text=Add simulator keys")
+    page.wait_for_selector("text=Simulator · Mistral")
+
+    page.goto(f"{live_url}/runs/")
+    page.select_option("#pick-template", label="Tool calls: weather and unit conversion")
+    page.wait_for_selector("details.tools-area[open] textarea[name=tools]")
+    page.fill("input[name=t0-model]", "deepseek-chat")
+    page.fill("input[name=t1-model]", "qwen-plus")
+    page.fill("input[name=t2-model]", "mistral-small-latest-fault-badargs")
+    page.click("#run-button")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#run-area .tool-verdict').length === 3"
+    )
+    code = page.locator("#run-area .run").first.get_attribute("id").removeprefix("run-")
+
+    # Inspect, in the dialog: the tools as sent and the call received, marked valid.
+    page.locator("#run-area .column").first.locator("text=Inspect").click()
+    page.wait_for_selector("#modal-body .inspect-tools summary")
+    page.click("#modal-body .inspect-tools summary")
+    sent = page.locator("#modal-body .inspect-tools pre").text_content()
+    assert '"type": "function"' in sent and '"strict": true' in sent
+    assert page.locator("#modal-body .inspect-calls .tool-verdict").all_text_contents() == ["valid"]
+    screenshot(page, "inspect-tools-dialog")
+
+    # Diff of the good call and the bad one, as a page of its own.
+    page.goto(f"{live_url}/runs/{code}/diff/?a=0&b=2")
+    page.wait_for_selector(".calls-diff")
+    verdicts = page.locator(".calls-diff .tool-verdict").all_text_contents()
+    assert verdicts[0] == "valid" and verdicts[1].startswith("does not match the schema")
+    assert page.locator(".calls-word-diff ins").count() >= 1
+    screenshot(page, "diff-tools")
+    page.goto(f"{live_url}/runs/{code}/columns/0/inspect/")
+    page.click(".inspect-tools summary")
+    screenshot(page, "inspect-tools")
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "inspect-tools-390-dark")
+    page.goto(f"{live_url}/runs/{code}/diff/?a=0&b=2")
+    page.wait_for_selector(".calls-diff")
+    screenshot(page, "diff-tools-390-dark")
+    # The run page lists the tools offered, with their parameters a click away.
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{live_url}/runs/{code}/")
+    page.click(".prompt-summary > summary")
+    page.click(".offered-tool summary >> nth=0")
+    assert '"location"' in page.locator(".offered-tool pre").first.text_content()
+    screenshot(page, "run-tools-summary")

@@ -167,3 +167,56 @@ def test_it_deletes_revisions_with_their_template(alice: User) -> None:
     template.delete()
 
     assert not TemplateRevision.objects.exists()
+
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+CONVERT = {"name": "convert_units", "description": "Convert a value"}
+SEARCH = {"name": "search", "description": "Search the web"}
+
+
+def test_it_lists_tools_added_removed_and_changed_and_the_tool_choice(alice: User) -> None:
+    template = make_template(alice, tools=[WEATHER, CONVERT], tool_choice="auto")
+    before = template.content()
+    changed_weather = {**WEATHER, "parameters": {"type": "object", "properties": {}}}
+    _edit(
+        template,
+        alice,
+        tools=[changed_weather, SEARCH],
+        tool_choice={"type": "function", "name": "search"},
+    )
+
+    fields = {field.label: field for field in diff_contents(before, template.content())}
+
+    assert set(fields) == {"Tool choice", "Tool get_weather", "Tool search", "Tool convert_units"}
+    assert fields["Tool search"].change == "added"
+    assert fields["Tool convert_units"].change == "removed"
+    assert fields["Tool get_weather"].change == ""
+    deleted = "".join(
+        segment.text
+        for line in fields["Tool get_weather"].lines
+        if line.kind == "delete"
+        for segment in line.segments
+    )
+    assert '"city"' in deleted  # the property the new definition dropped
+    choice = [line for line in fields["Tool choice"].lines if line.kind != "equal"]
+    assert [line.kind for line in choice] == ["delete", "insert"]
+    assert "".join(s.text for s in choice[1].segments) == "search"
+
+
+def test_the_revision_diff_page_marks_added_and_removed_tools(
+    alice: User, alice_client: Client
+) -> None:
+    template = make_template(alice, tools=[CONVERT])
+    _edit(template, alice, tools=[WEATHER])
+
+    html = alice_client.get(f"/templates/{template.code}/revisions/2/diff/").content.decode()
+
+    assert 'Tool get_weather <span class="badge badge-ok">added</span>' in html
+    assert 'Tool convert_units <span class="badge badge-danger">removed</span>' in html
+    # A first revision has nothing to compare with: its fields are not marked.
+    first = alice_client.get(f"/templates/{template.code}/revisions/1/diff/").content.decode()
+    assert "Tool convert_units" in first and "added</span>" not in first

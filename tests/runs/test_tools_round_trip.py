@@ -138,6 +138,21 @@ def test_tools_survive_editor_save_export_import_and_the_compare_form(
     assert posted["tool_choice"] == "get_weather"
     posted.update({"t0-credential": str(credential.code), "t0-model": "deepseek-chat"})
     posted = {key: value for key, value in posted.items() if not key.startswith("t1-")}
+    # On DeepSeek, this template cannot run as it is: its prefix rules out the forced choice,
+    # and the strict get_weather leaves "unit" out of "required". The form says so (422).
+    refused = client.post("/runs/new/", posted)
+    assert refused.status_code == 422
+    assert "cannot be combined with a tool_choice that forces a call" in refused.content.decode()
+    posted["prefix"] = ""
+    refused = client.post("/runs/new/", posted)
+    assert refused.status_code == 422
+    assert (
+        "The tool &#x27;get_weather&#x27; cannot use strict mode on DeepSeek: every property "
+        "must be required in strict mode; the parameters does not require unit"
+    ) in refused.content.decode()
+    # Mistral has no strict mode (the flag is dropped, with a note): the run starts.
+    mistral = make_sim_credential(alice, sim, "mistral")
+    posted.update({"t0-credential": str(mistral.code), "t0-model": "mistral-small-latest"})
     started = client.post("/runs/new/", posted)
     assert started.status_code == 302, started.content.decode()[:3000]
     run = Run.objects.get(user=alice)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import forms, template
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from playground.prompts.templatetags.prompt_tags import visible_ws
+from playground.prompts.tool_defs import choice_to_text
 from playground.runs.fragments import metrics_html
 from playground.runs.models import UPLOAD_SCHEME, Run, Segment
 from playground.runs.tool_calls import CallView, call_views
@@ -63,6 +65,38 @@ def trailing_ws(value: object) -> SafeString:
 def tool_call_views(segment: Segment, run: Run) -> list[CallView]:
     """Return the segment's saved tool calls, each checked against the run's tools."""
     return call_views(segment.tool_calls, run.prompt.tools) if segment.tool_calls else []
+
+
+@dataclass(frozen=True)
+class OfferedTool:
+    """One tool of a run's prompt as the run and share pages list it."""
+
+    name: str
+    description: str
+    strict: bool
+    parameters: str
+
+
+@register.filter
+def offered_tools(run: Run) -> list[OfferedTool]:
+    """Return the tools the run's prompt offered, their parameters pretty-printed."""
+    return [
+        OfferedTool(
+            tool.name,
+            tool.description,
+            tool.strict,
+            json.dumps(tool.parameters, indent=2, ensure_ascii=False)
+            if tool.parameters is not None
+            else "",
+        )
+        for tool in run.prompt.tools
+    ]
+
+
+@register.filter
+def tool_choice_word(run: Run) -> str:
+    """Return the run's tool choice as the forms write it: auto, none, required or a name."""
+    return choice_to_text(run.prompt.tool_choice)
 
 
 @register.filter
