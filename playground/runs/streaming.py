@@ -131,6 +131,9 @@ class StreamPlan:
     column_count: int = 0
     # The verdicts of the columns not streamed this time, for the end-of-run summary.
     settled: dict[int, ColumnVerdict] = field(default_factory=dict)
+    # Blind mode: the frames name no provider or model (docs/verdicts.md). A run's stream is its
+    # owner's (views.stream, stream_endpoint), so this is whether the owner has judged it.
+    blinded: bool = False
 
 
 def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
@@ -187,6 +190,7 @@ def plan_stream(run_pk: int) -> StreamPlan:
         Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
         verdicts = run.column_verdicts()
         plan.settled = {pos: v for pos, v in verdicts.items() if pos not in plan.segments}
+        plan.blinded = run.hides_names_from(run.user_id)
         return plan
     finally:
         connection.close()
@@ -357,7 +361,7 @@ class HtmlRenderer:
         self.plan = plan
 
     def metrics(self, outcome: ColumnOutcome) -> str:
-        return outcome_metrics(self.plan.columns[outcome.index], outcome)
+        return outcome_metrics(self.plan.columns[outcome.index], outcome, blinded=self.plan.blinded)
 
     def end(self, outcome: ColumnOutcome) -> str:
         column = self.plan.columns[outcome.index]
@@ -373,7 +377,13 @@ class HtmlRenderer:
             setattr(segment, name, value)
         return render_to_string(
             "runs/_column.html#column-end",
-            {"column": column, "run": self.plan.run, "segment": segment, "oob": True},
+            {
+                "column": column,
+                "run": self.plan.run,
+                "segment": segment,
+                "oob": True,
+                "blinded": self.plan.blinded,
+            },
         )
 
     def tool_call(self, index: int, slot: int, name: str) -> str:
@@ -396,5 +406,7 @@ class HtmlRenderer:
                 "status": RunStatus.STOPPED if stopped else RunStatus.DONE,
                 "summary": summary,
                 "column_count": self.plan.column_count,
+                "blinded": self.plan.blinded,
+                "verdict_loader": True,
             },
         )

@@ -15,15 +15,27 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from playground.accounts import ratelimits
+from playground.accounts.models import User
 from playground.htmx import AuthedRequest
 from playground.http import get_client
 from playground.prompts.forms import TURN_PREFIX
 
-from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
+from . import (
+    background,
+    compare_page,
+    compare_rows,
+    compare_start,
+    live,
+    stops,
+    streaming,
+    tools,
+    verdict_page,
+)
 from .forms import ImageUploadForm, bind_submission
 from .history import HistoryFilters, history_choices
 from .images import RejectedImage
@@ -39,6 +51,7 @@ from .models import (
 from .relay import OPEN_FRAME, RunRelay
 from .rendering import render_markdown
 from .replay import replay_frames
+from .verdicts import Verdict, VerdictRefused
 
 
 def _get_run(request: AuthedRequest, code: UUID) -> Run:
@@ -46,11 +59,21 @@ def _get_run(request: AuthedRequest, code: UUID) -> Run:
     return get_object_or_404(Run.objects.for_user(request.user), code=code)
 
 
-def _run_context(run: Run) -> dict[str, Any]:
-    columns = list(
+def _run_context(run: Run, viewer: User | None = None) -> dict[str, Any]:
+    """Return a run page's context for `viewer` (None: an anonymous reader of a share link).
+
+    A blind run shows its columns in `blind_order`, and without names (`blinded`) until the
+    viewer's verdict (docs/verdicts.md).
+    """
+    columns = run.in_blind_order(
         RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     )
-    return {"run": run, "columns": columns, "summary": summarize(columns)}
+    blinded = run.hides_names_from(viewer.pk if viewer is not None else None)
+    context = {"run": run, "columns": columns, "summary": summarize(columns), "blinded": blinded}
+    if viewer is not None:
+        verdict = Verdict.objects.filter(run=run, user=viewer).first()
+        context.update(verdict_page.context(run, columns, verdict, blinded))
+    return context
 
 
 @require_GET
@@ -84,9 +107,21 @@ def create(request: AuthedRequest) -> HttpResponse:
         if refusal:
             response["Retry-After"] = str(refusal.retry_after)
         return response
+    request.session["compare_blind"] = result.run.blind  # the Blind box stays as last used
+    if result.run.blind:
+        # The compare form lists the chosen targets in order; a blind run is watched on its own
+        # page, which names none of them (docs/verdicts.md).
+        return _navigate(request, reverse("runs:detail", args=[result.run.code]))
     if not request.htmx:
         return redirect("runs:detail", code=result.run.code)
-    return render(request, "runs/_run.html#run", _run_context(result.run))
+    return render(request, "runs/_run.html#run", _run_context(result.run, request.user))
+
+
+def _navigate(request: AuthedRequest, url: str) -> HttpResponse:
+    """Send the browser to `url`: a whole-page navigation, for htmx requests too."""
+    if request.htmx:
+        return HttpResponse(headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 def _sse_response(body: AsyncIterator[str]) -> StreamingHttpResponse:
@@ -202,22 +237,21 @@ def stop_column(request: AuthedRequest, code: UUID, position: int) -> HttpRespon
 def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     run = _get_run(request, code)
-    return render(request, "runs/detail.html", _run_context(run))
+    return render(request, "runs/detail.html", _run_context(run, request.user))
 
 
 @require_POST
 def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     if refusal := ratelimits.check(request, "runs"):
-        context = {**_run_context(run), "errors": [refusal.message]}
+        context = {**_run_context(run, request.user), "errors": [refusal.message]}
         response = render(request, "runs/detail.html", context, status=429)
         response["Retry-After"] = str(refusal.retry_after)
         return response
     result = compare_start.rerun(request, run)
     if result.run is None:
-        return render(
-            request, "runs/detail.html", {**_run_context(run), "errors": result.errors}, status=409
-        )
+        context = {**_run_context(run, request.user), "errors": result.errors}
+        return render(request, "runs/detail.html", context, status=409)
     return redirect("runs:detail", code=result.run.code)
 
 
@@ -225,7 +259,7 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
 def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     filters = HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user))
+    runs = filters.apply(Run.objects.for_user(request.user)).with_judged(request.user)
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"
@@ -275,7 +309,7 @@ def _requeued(
         if problem:
             messages.error(request, problem)
         return redirect("runs:detail", code=run.code)
-    context = {**_run_context(run), "problem": problem}
+    context = {**_run_context(run, request.user), "problem": problem}
     return render(request, "runs/_run.html#run", context)
 
 
@@ -291,15 +325,27 @@ def retry_segment(request: AuthedRequest, code: UUID, position: int, index: int)
     return _requeued(request, column, lambda: column.retry(index))
 
 
-def _tool_page(request: AuthedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _tool_page(
+    request: AuthedRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     """Render a tool as a dialog's content (htmx) or as a page of its own."""
     name = f"{template}#tool" if request.htmx else template
-    return render(request, name, context)
+    return render(request, name, context, status=status)
+
+
+def _blind_refusal(request: AuthedRequest, run: Run, what: str) -> HttpResponse | None:
+    """Return the "give your verdict first" page when `run` hides names from the viewer."""
+    if not run.hides_names_from(request.user.pk):
+        return None
+    context = {"run": run, "what": what}
+    return _tool_page(request, "runs/blind_refused.html", context, status=403)
 
 
 @require_GET
 def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
+    if refusal := _blind_refusal(request, column.run, "Inspect"):
+        return refusal
     context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
     return _tool_page(request, "runs/inspect.html", context)
 
@@ -307,6 +353,8 @@ def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
 @require_GET
 def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
+    if refusal := _blind_refusal(request, column.run, "View code"):
+        return refusal
     segment = column.segment_list[0]
     context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
     return _tool_page(request, "runs/code.html", context)
@@ -332,6 +380,8 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
     if kind not in DOWNLOAD_TYPES:
         raise Http404("No such download.")
     column = _get_column(request, code, position)
+    if kind == "json" and (refusal := _blind_refusal(request, column.run, "the exchange")):
+        return refusal
     if kind == "txt":
         body = column.full_text + column.run.suffix
     else:
@@ -345,6 +395,8 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
 @require_GET
 def diff(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
+    if refusal := _blind_refusal(request, run, "Diff"):
+        return refusal
     columns = list(run.columns.prefetch_related("segments").order_by("position"))
     if len(columns) < 2:
         raise Http404("A diff needs two columns.")
@@ -401,6 +453,35 @@ def image(request: AuthedRequest, code: UUID) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def verdict(request: AuthedRequest, code: UUID) -> HttpResponse:
+    """Show (GET) or give (POST) the viewer's verdict on a run they may open."""
+    run = get_object_or_404(Run.objects.visible_to(request.user), code=code)
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(f"{reverse('runs:detail', args=[run.code])}#verdict-{run.code}")
+        return render(request, "runs/_verdict.html#panel", _run_context(run, request.user))
+    was_blinded = run.hides_names_from(request.user.pk)
+    positions = list(run.columns.values_list("position", flat=True))
+    typed = verdict_page.Typed.read(request.POST, positions)
+    try:
+        Verdict.objects.record(run, request.user, typed.ranking(), typed.note)
+    except VerdictRefused as refused:
+        context = _run_context(run, request.user)
+        columns = context["columns"]
+        existing = context["verdict"]
+        context.update(
+            verdict_page.context(run, columns, existing, was_blinded, typed, str(refused))
+        )
+        # 422: the form comes back with its message and what was typed.
+        template = "runs/_verdict.html#panel" if request.htmx else "runs/detail.html"
+        return render(request, template, context, status=422)
+    if was_blinded or not request.htmx:
+        # The names appear everywhere on the page at once: reload it.
+        return _navigate(request, reverse("runs:detail", args=[run.code]))
+    return render(request, "runs/_verdict.html#panel", _run_context(run, request.user))
 
 
 @login_not_required
