@@ -387,7 +387,9 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
     else:
         body = tools.pretty_json(tools.column_export(column)) + "\n"
     response = HttpResponse(body.encode(), content_type=DOWNLOAD_TYPES[kind])
-    response["Content-Disposition"] = f'attachment; filename="{tools.download_name(column, kind)}"'
+    blinded = column.run.hides_names_from(request.user.pk)
+    name = tools.download_name(column, kind, blinded=blinded)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

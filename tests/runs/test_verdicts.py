@@ -238,11 +238,16 @@ def test_tools_refuse_a_blind_run_until_the_verdict(alice_client: Client, alice:
         assert "Give your verdict first" in body
         for name in ("deepseek", "mistral", "anthropic", "claude", "Label-"):
             assert name.lower() not in body.lower(), (url, name)
-    assert alice_client.get(f"/runs/{run.code}/columns/0/download.txt").status_code == 200
+    text = alice_client.get(f"/runs/{run.code}/columns/0/download.txt")
+    assert text.status_code == 200
+    letter = run.letter_of(0)
+    assert text["Content-Disposition"].endswith(f'-column-{letter}.txt"')  # no model in it
     response = alice_client.post(f"/runs/{run.code}/verdict/", {"rank-1": "1"}, headers=HX)
     assert response["HX-Redirect"] == f"/runs/{run.code}/"  # the page reloads, names and all
     for url in urls:
         assert alice_client.get(url).status_code == 200, url
+    text = alice_client.get(f"/runs/{run.code}/columns/0/download.txt")
+    assert run.columns.get(position=0).model in text["Content-Disposition"]
 
 
 def test_starting_a_blind_run_opens_its_page_and_the_box_is_remembered(
