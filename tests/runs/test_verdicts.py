@@ -301,3 +301,13 @@ def test_history_and_compare_keep_a_blind_run_blind(alice_client: Client, alice:
     Verdict.objects.record(run, alice, [0])
     history = alice_client.get("/runs/history/").content.decode()
     assert "Blind · 3 columns" not in history and "mistral-small-latest" in history
+
+
+def test_a_refused_verdict_without_htmx_shows_its_message_on_the_page(
+    alice_client: Client, alice: User
+) -> None:
+    run = _start(alice, blind=False, finished=False)
+    response = alice_client.post(f"/runs/{run.code}/verdict/", {"rank-0": "1", "note": "kept"})
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "still streaming" in body and "kept" in body and "<html" in body
