@@ -16,14 +16,14 @@ from .relay import OPEN_FRAME, format_event
 from .templatetags.run_tags import segment_metrics
 
 
-def replay_frames(run_pk: int) -> AsyncGenerator[str, None]:
+def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[str, None]:
     """Return the frames that restore run `run_pk` (sync: reads and renders everything now).
 
-    A stream is its owner's, so a blind run replays blind until the owner has judged it
+    A blind run replays blind until its reader (`viewer_id`; None: the owner) has judged it
     (docs/verdicts.md).
     """
     run = Run.objects.get(pk=run_pk)
-    blinded = run.hides_names_from(run.user_id)
+    blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
     columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     frames = [OPEN_FRAME]
     for column in columns:

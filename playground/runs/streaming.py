@@ -131,8 +131,8 @@ class StreamPlan:
     column_count: int = 0
     # The verdicts of the columns not streamed this time, for the end-of-run summary.
     settled: dict[int, ColumnVerdict] = field(default_factory=dict)
-    # Blind mode: the frames name no provider or model (docs/verdicts.md). A run's stream is its
-    # owner's (views.stream, stream_endpoint), so this is whether the owner has judged it.
+    # Blind mode: the frames name no provider or model until the reader's verdict
+    # (docs/verdicts.md); the reader is the run's owner unless `plan_stream` was told otherwise.
     blinded: bool = False
 
 
@@ -168,7 +168,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
     return ColumnJob(column.position, target, request)
 
 
-def plan_stream(run_pk: int) -> StreamPlan:
+def plan_stream(run_pk: int, viewer_id: int | None = None) -> StreamPlan:
     """Claim the run's waiting segments and build a job for each (sync; closes the DB).
 
     Segments abandoned by a dead process are swept first, so a reconnect finds them saved.
@@ -190,7 +190,7 @@ def plan_stream(run_pk: int) -> StreamPlan:
         Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
         verdicts = run.column_verdicts()
         plan.settled = {pos: v for pos, v in verdicts.items() if pos not in plan.segments}
-        plan.blinded = run.hides_names_from(run.user_id)
+        plan.blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
         return plan
     finally:
         connection.close()

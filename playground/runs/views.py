@@ -137,17 +137,23 @@ async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
         raise Http404("No such run.")
-    return _sse_response(stream_body(run.pk, str(run.code)))
+    return _sse_response(stream_body(run.pk, str(run.code), user.pk))
 
 
-async def stream_body(run_pk: int, code: str) -> AsyncGenerator[str, None]:
-    """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it."""
+async def stream_body(
+    run_pk: int, code: str, viewer_id: int | None = None
+) -> AsyncGenerator[str, None]:
+    """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it.
+
+    `viewer_id` is who reads it (None: the run's owner); a blind run's frames name no target
+    until that viewer's verdict (docs/verdicts.md).
+    """
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     yield OPEN_FRAME
     waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
     try:
-        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk))
+        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk, viewer_id))
         try:
             plan = await asyncio.shield(planning)
         except asyncio.CancelledError:
@@ -161,7 +167,7 @@ async def stream_body(run_pk: int, code: str) -> AsyncGenerator[str, None]:
         else:
             live.close_opening(waiting)
             await _settle(run_pk)
-            frames = await sync_to_async(replay_frames)(run_pk)
+            frames = await sync_to_async(replay_frames)(run_pk, viewer_id)
         async with aclosing(frames):  # closing this stream closes the relay, which saves the run
             async for frame in frames:
                 if frame != OPEN_FRAME:

@@ -104,3 +104,34 @@ async def test_a_blind_run_names_nothing_until_the_verdict(
     assert "mistral" in replayed.lower(), "the provider's own error message, now shown"
     history = (await async_client.get("/runs/history/")).content.decode()
     assert "claude-haiku-4-5" in history and "Blind ·" not in history
+
+
+async def test_each_reader_of_a_replay_sees_names_only_after_their_own_verdict(
+    alice: User, bob: User, sim: Sim
+) -> None:
+    from playground.accounts.models import Team
+    from playground.runs.replay import replay_frames
+    from playground.runs.verdicts import Verdict
+
+    run = await start_blind_run(alice, sim)
+
+    @sync_to_async
+    def finish_and_share() -> None:
+        from playground.runs.models import Segment
+
+        Segment.objects.filter(column__run=run).update(
+            status="error", error_kind="server", error_message="Mistral said no"
+        )
+        run.refresh_status()
+        run.team = Team.objects.get(name="Acme")
+        run.save()
+        Verdict.objects.record(run, bob, [0])
+
+    async def replay(viewer_id: int | None) -> str:
+        frames = await sync_to_async(replay_frames)(run.pk, viewer_id)
+        return "".join([frame async for frame in frames])
+
+    await finish_and_share()
+    assert "Mistral said no" in await replay(bob.pk)
+    assert "Mistral said no" not in await replay(alice.pk)
+    assert "Mistral said no" not in await replay(None)  # the owner, who has not judged it
