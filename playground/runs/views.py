@@ -51,6 +51,7 @@ from .models import (
 from .relay import OPEN_FRAME, RunRelay
 from .rendering import render_markdown
 from .replay import replay_frames
+from .team_keys import TeamUseRefused
 from .verdicts import Verdict, VerdictRefused
 
 
@@ -298,6 +299,12 @@ def _get_column(request: AuthedRequest, code: UUID, position: int) -> RunColumn:
     )
 
 
+BLIND_TEAM_REFUSAL = (
+    "A team key's rules (its budget, or your membership) refused to send this column again. "
+    "The reason names the target, so it shows after your verdict."
+)
+
+
 def _requeued(
     request: AuthedRequest, column: RunColumn, action: Callable[[], object]
 ) -> HttpResponse:
@@ -311,6 +318,8 @@ def _requeued(
             problem = ""
         except ColumnRuleError as error:  # RunLimitReached among them
             problem = str(error)
+            if isinstance(error, TeamUseRefused) and run.hides_names_from(request.user.pk):
+                problem = BLIND_TEAM_REFUSAL  # its own text names the target and the key
     if not request.htmx:
         if problem:
             messages.error(request, problem)

@@ -311,3 +311,24 @@ def test_a_refused_verdict_without_htmx_shows_its_message_on_the_page(
     assert response.status_code == 422
     body = response.content.decode()
     assert "still streaming" in body and "kept" in body and "<html" in body
+
+
+def test_a_team_keys_refusal_on_retry_names_no_target_in_a_blind_run(
+    alice_client: Client, alice: User, team: Team
+) -> None:
+    from tests.keys.team_helpers import make_team_credential, member_budget
+
+    credential = make_team_credential(team, alice, label="Shared Canary Key")
+    prompt = Prompt.from_json({"turns": [], "prefix": "Once"})
+    target = {"credential": credential, "model": "deepseek-chat", "overrides": {"max_tokens": 500}}
+    run = Run.objects.start(user=alice, prompt=prompt, targets=[target], blind=True)
+    Segment.objects.filter(column__run=run).update(status="done", text=" upon")
+    run.refresh_status()
+    member_budget(team, alice, 10)  # too little for max_tokens 500
+    response = alice_client.post(f"/runs/{run.code}/columns/0/segments/0/retry/", headers=HX)
+    body = response.content.decode()
+    assert "refused to send this column again" in body
+    assert "deepseek" not in body.lower() and "Shared Canary Key" not in body
+    Verdict.objects.record(run, alice, [0])
+    response = alice_client.post(f"/runs/{run.code}/columns/0/segments/0/retry/", headers=HX)
+    assert "Over budget" in response.content.decode()
