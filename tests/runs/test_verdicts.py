@@ -332,3 +332,13 @@ def test_a_team_keys_refusal_on_retry_names_no_target_in_a_blind_run(
     Verdict.objects.record(run, alice, [0])
     response = alice_client.post(f"/runs/{run.code}/columns/0/segments/0/retry/", headers=HX)
     assert "Over budget" in response.content.decode()
+
+
+def test_a_share_link_of_a_blind_run_names_no_target(alice: User) -> None:
+    run = _start(alice, blind=True)
+    token = run.enable_sharing()
+    Verdict.objects.record(run, alice, [0])  # the owner's verdict reveals nothing to readers
+    body = Client().get(f"/runs/shared/{token}/").content.decode()
+    assert "Column A" in body and "Column C" in body
+    for name in ("deepseek", "mistral", "anthropic", "claude", "label-"):
+        assert name not in body.lower(), name
