@@ -140,8 +140,13 @@ def initial_context(request: AuthedRequest) -> dict[str, Any]:
     shown = template or (run.template if run else None)
     prompt = template.prompt if template else (run.prompt if run else Prompt())
     initial: dict[str, Any] = {"template": shown.code if shown else None, **prompt_initial(prompt)}
+    initial["blind"] = bool(request.session.get("compare_blind", False))
     if run is not None:
         targets = _targets_of(run)
+        if run.hides_names_from(user.pk):
+            # A blind run's column positions are random; listing its targets in that order
+            # would say which column is which (docs/verdicts.md).
+            targets.sort(key=lambda row: (str(row["credential"]), str(row["model"])))
     else:
         targets = _without_overrides(_targets_of(last)) if last is not None else []
     targets = targets or _default_targets(user)

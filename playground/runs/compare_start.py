@@ -105,10 +105,16 @@ def _start(
     targets: list[dict[str, Any]],
     template: PrefixTemplate | None,
     variables: dict[str, str],
+    blind: bool = False,
 ) -> StartResult:
     try:
         run = Run.objects.start(
-            user=user, prompt=prompt, targets=targets, template=template, variables=variables
+            user=user,
+            prompt=prompt,
+            targets=targets,
+            template=template,
+            variables=variables,
+            blind=blind,
         )
     except ColumnRuleError as refused:  # the run cap, or a team credential's rules
         return StartResult(errors=[str(refused)])
@@ -137,7 +143,8 @@ def start_run(request: AuthedRequest, submission: CompareSubmission) -> StartRes
     used = set(find_names(texts_of(raw)))
     # Only the variables the prompt uses: values posted for nothing are not kept.
     values = {k: v for k, v in submission.variables.items() if v and k in used}
-    return _start(request.user, prompt, targets, template, values)
+    blind = bool(submission.prompt.cleaned_data.get("blind"))
+    return _start(request.user, prompt, targets, template, values, blind)
 
 
 def rerun(request: AuthedRequest, run: Run) -> StartResult:
@@ -150,4 +157,4 @@ def rerun(request: AuthedRequest, run: Run) -> StartResult:
     ]
     if not targets:
         return StartResult(errors=["The keys this run used have all been deleted."])
-    return _start(request.user, run.prompt, targets, run.template, run.variables)
+    return _start(request.user, run.prompt, targets, run.template, run.variables, run.blind)

@@ -52,6 +52,8 @@ class PromptForm(PromptFields):
     """The prompt's fields, and the template it came from (if any)."""
 
     template = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Blind mode: the run hides provider and model names until your verdict (docs/verdicts.md).
+    blind = forms.BooleanField(required=False)
 
     # The compare page is a side panel: shorter boxes than the editor's (they grow as typed).
     ROWS = {"system": 2, "prefix": 4, "reasoning_prefix": 2, "suffix": 3, "stop": 2}

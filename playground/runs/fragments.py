@@ -63,8 +63,11 @@ def metrics_html(
 _cached_model_info = functools.lru_cache(maxsize=512)(model_info)
 
 
-def outcome_metrics(column: RunColumn, outcome: ColumnOutcome) -> str:
-    """Return the live metrics bar for a column still streaming (or just ended)."""
+def outcome_metrics(column: RunColumn, outcome: ColumnOutcome, *, blinded: bool = False) -> str:
+    """Return the live metrics bar for a column still streaming (or just ended).
+
+    `blinded` leaves the cost out: a price names its model (docs/verdicts.md).
+    """
     usage = outcome.usage
     output_tokens = usage.output_tokens if usage else None
     tps = None
@@ -85,7 +88,7 @@ def outcome_metrics(column: RunColumn, outcome: ColumnOutcome) -> str:
         output_tokens=output_tokens,
         tokens_per_second=tps,
         finish_reason=outcome.finish.reason if outcome.finish else "",
-        cost=cost,
-        currency=info.currency or "",
+        cost=None if blinded else cost,
+        currency="" if blinded else info.currency or "",
         live_chars=outcome.char_count,
     )

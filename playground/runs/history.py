@@ -45,8 +45,10 @@ def history_choices(user: User) -> dict[str, Any]:
     """Return the templates and providers the user's history can be filtered by."""
     runs = Run.objects.for_user(user)
     template_ids = runs.exclude(template=None).values("template")
+    # A blind run the user has not judged names no provider, not even in this list.
+    named = runs.naming_targets_to(user)
     provider_ids = set(
-        RunColumn.objects.filter(run__in=runs).values_list("provider", flat=True).distinct()
+        RunColumn.objects.filter(run__in=named).values_list("provider", flat=True).distinct()
     )
     return {
         "template_choices": PrefixTemplate.objects.filter(pk__in=template_ids).only("code", "name"),

@@ -100,6 +100,13 @@ def _reserve_team_use(run: Run) -> None:
     reserve_team_use(run)
 
 
+def _shuffled(items: list[Any]) -> list[Any]:
+    """Return `items` in a random order drawn from the system's randomness."""
+    shuffled = list(items)
+    secrets.SystemRandom().shuffle(shuffled)
+    return shuffled
+
+
 class RunQuerySet(models.QuerySet["Run"]):
     def for_user(self, user: User) -> RunQuerySet:
         """Return the runs `user` owns."""
@@ -108,6 +115,21 @@ class RunQuerySet(models.QuerySet["Run"]):
     def visible_to(self, user: User) -> RunQuerySet:
         """Return the runs `user` may open: their own, and those shared with a team of theirs."""
         return self.filter(models.Q(user=user) | models.Q(team__memberships__user=user)).distinct()
+
+    def with_judged(self, user: User) -> RunQuerySet:
+        """Annotate each run with `judged`: whether `user` has given a verdict on it."""
+        from playground.runs.verdicts import Verdict
+
+        mine = Verdict.objects.filter(run=models.OuterRef("pk"), user=user)
+        return self.annotate(judged=models.Exists(mine))
+
+    def naming_targets_to(self, user: User) -> RunQuerySet:
+        """Return the runs that show `user` their providers and models: all but the blind runs
+        `user` has not judged (docs/verdicts.md)."""
+        from playground.runs.verdicts import Verdict
+
+        mine = Verdict.objects.filter(run=models.OuterRef("pk"), user=user)
+        return self.exclude(models.Q(blind=True) & ~models.Exists(mine))
 
     def with_summary(self) -> RunQuerySet:
         """Prefetch what `Run.summary` and `Run.spend` read (columns, segments minus bodies)."""
@@ -160,19 +182,26 @@ class RunQuerySet(models.QuerySet["Run"]):
         template: PrefixTemplate | None = None,
         variables: dict[str, str] | None = None,
         capped: bool = True,
+        blind: bool = False,
     ) -> Run:
         """Save a new run with one column and one waiting segment per target, and return it.
 
         `prompt` is the rendered prompt to send; each target holds a credential, a model and
         its overrides. Raise RunLimitReached when the user is at the run cap (`capped=False`
-        only for tooling that prepares runs in bulk, such as the benchmarks).
+        only for tooling that prepares runs in bulk, such as the benchmarks). A `blind` run
+        gets its targets in a random order (so a column's position says nothing about the
+        form's order) and a random `blind_order` of letters (docs/verdicts.md).
         """
+        if blind:
+            targets = _shuffled(targets)
         with run_slot(user.pk) if capped else transaction.atomic():
             run = self.model(
                 user=user,
                 template=template,
                 template_name=template.name if template is not None else "",
                 variables=variables or {},
+                blind=blind,
+                blind_order=_shuffled(list(range(len(targets)))) if blind else [],
             )
             run.prompt = prompt
             run.save(force_insert=True)
@@ -388,6 +417,32 @@ class Run(models.Model):
         self.status = RunStatus.RUNNING
         self.finished_at = None
         self.save(update_fields=["status", "finished_at"])
+
+    def hides_names_from(self, user_id: int | None) -> bool:
+        """Return whether the run shows `user_id` no provider or model names (blind mode).
+
+        A blind run hides them from each viewer until that viewer has given a verdict; an
+        anonymous viewer (None: a share link) never gives one (docs/verdicts.md).
+        """
+        if not self.blind:
+            return False
+        return user_id is None or not self.verdicts.filter(user_id=user_id).exists()
+
+    def _blind_index(self, position: int) -> int:
+        order = [int(p) for p in self.blind_order or []]
+        return order.index(position) if position in order else len(order) + position
+
+    def letter_of(self, position: int) -> str:
+        """Return the letter blind mode shows for column `position` (A, B, C... in blind_order)."""
+        index = self._blind_index(position)
+        return chr(ord("A") + index) if index < 26 else str(index + 1)
+
+    def in_blind_order(self, columns: Iterable[RunColumn]) -> list[RunColumn]:
+        """Return `columns` in the order blind mode shows them (their own order otherwise)."""
+        columns = list(columns)
+        if not self.blind:
+            return columns
+        return sorted(columns, key=lambda column: self._blind_index(column.position))
 
     def enable_sharing(self) -> str:
         """Give the run an unguessable share token (keeping an existing one) and return it."""

@@ -16,13 +16,18 @@ from .relay import OPEN_FRAME, format_event
 from .templatetags.run_tags import segment_metrics
 
 
-def replay_frames(run_pk: int) -> AsyncGenerator[str, None]:
-    """Return the frames that restore run `run_pk` (sync: reads and renders everything now)."""
+def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[str, None]:
+    """Return the frames that restore run `run_pk` (sync: reads and renders everything now).
+
+    A blind run replays blind until its reader (`viewer_id`; None: the owner) has judged it
+    (docs/verdicts.md).
+    """
     run = Run.objects.get(pk=run_pk)
+    blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
     columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     frames = [OPEN_FRAME]
     for column in columns:
-        context = {"run": run, "column": column}
+        context = {"run": run, "column": column, "blinded": blinded}
         last = column.last_segment
         body = render_to_string("runs/_column.html#column-body", context)
         end = render_to_string(
@@ -30,7 +35,7 @@ def replay_frames(run_pk: int) -> AsyncGenerator[str, None]:
         )
         frames += [
             format_event(f"col-{column.position}-body", body),
-            format_event(f"col-{column.position}-metrics", segment_metrics(last)),
+            format_event(f"col-{column.position}-metrics", segment_metrics(last, blinded)),
             format_event(f"col-{column.position}-end", end),
         ]
     done = render_to_string(
@@ -40,6 +45,8 @@ def replay_frames(run_pk: int) -> AsyncGenerator[str, None]:
             "status": run.state,
             "summary": summarize(columns),
             "column_count": len(columns),
+            "blinded": blinded,
+            "verdict_loader": True,
         },
     )
     frames.append(format_event("run-done", done))

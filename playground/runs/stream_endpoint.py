@@ -131,7 +131,8 @@ async def _stream(
             *_security_headers(),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        sender = asyncio.ensure_future(_send_body(stream_body(grant.run_pk, grant.code), send))
+        body = stream_body(grant.run_pk, grant.code, grant.user_id)
+        sender = asyncio.ensure_future(_send_body(body, send))
         listener = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)

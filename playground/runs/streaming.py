@@ -144,6 +144,9 @@ class StreamPlan:
     settled: dict[int, ColumnVerdict] = field(default_factory=dict)
     # The columns not streamed this time that wait for tool results (for "Answer all").
     waiting: set[int] = field(default_factory=set)
+    # Blind mode: the frames name no provider or model until the reader's verdict
+    # (docs/verdicts.md); the reader is the run's owner unless `plan_stream` was told otherwise.
+    blinded: bool = False
 
 
 def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
@@ -178,7 +181,7 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
     return ColumnJob(column.position, target, request)
 
 
-def plan_stream(run_pk: int) -> StreamPlan:
+def plan_stream(run_pk: int, viewer_id: int | None = None) -> StreamPlan:
     """Claim the run's waiting segments and build a job for each (sync; closes the DB).
 
     Segments abandoned by a dead process are swept first, so a reconnect finds them saved.
@@ -206,6 +209,7 @@ def plan_stream(run_pk: int) -> StreamPlan:
                 for column in run.columns.prefetch_related("segments")
                 if column.position in plan.settled and waits_for_results(column.last_segment)
             }
+        plan.blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
         return plan
     finally:
         connection.close()
@@ -376,7 +380,7 @@ class HtmlRenderer:
         self.plan = plan
 
     def metrics(self, outcome: ColumnOutcome) -> str:
-        return outcome_metrics(self.plan.columns[outcome.index], outcome)
+        return outcome_metrics(self.plan.columns[outcome.index], outcome, blinded=self.plan.blinded)
 
     def end(self, outcome: ColumnOutcome) -> str:
         column = self.plan.columns[outcome.index]
@@ -392,7 +396,13 @@ class HtmlRenderer:
             setattr(segment, name, value)
         return render_to_string(
             "runs/_column.html#column-end",
-            {"column": column, "run": self.plan.run, "segment": segment, "oob": True},
+            {
+                "column": column,
+                "run": self.plan.run,
+                "segment": segment,
+                "oob": True,
+                "blinded": self.plan.blinded,
+            },
         )
 
     def tool_call(self, index: int, slot: int, name: str) -> str:
@@ -420,5 +430,7 @@ class HtmlRenderer:
                 "summary": summary,
                 "column_count": self.plan.column_count,
                 "answerable": answerable,
+                "blinded": self.plan.blinded,
+                "verdict_loader": True,
             },
         )

@@ -241,7 +241,13 @@ def _segment_export(segment: Segment) -> dict[str, Any]:
     }
 
 
-def download_name(column: RunColumn, extension: str) -> str:
-    """Return a file name for a column's download: run, column number and model, ASCII only."""
+def download_name(column: RunColumn, extension: str, *, blinded: bool = False) -> str:
+    """Return a file name for a column's download: run, column number and model, ASCII only.
+
+    `blinded` (a blind run before the viewer's verdict): run and column letter only.
+    """
+    if blinded:
+        letter = column.run.letter_of(column.position)
+        return f"run-{str(column.run.code)[:8]}-column-{letter}.{extension}"
     model = re.sub(r"[^A-Za-z0-9._-]+", "-", column.model).strip("-.")[:60] or "model"
     return f"run-{str(column.run.code)[:8]}-col{column.position + 1}-{model}.{extension}"

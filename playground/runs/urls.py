@@ -22,6 +22,7 @@ urlpatterns = [
     path("<uuid:code>/rerun/", views.rerun, name="rerun"),
     path("<uuid:code>/diff/", views.diff, name="diff"),
     path("<uuid:code>/share/", views.share, name="share"),
+    path("<uuid:code>/verdict/", views.verdict, name="verdict"),
     path("<uuid:code>/columns/<int:position>/continue/", views.continue_column, name="continue"),
     path("<uuid:code>/columns/<int:position>/answer/", views.answer_column, name="answer"),
     path("<uuid:code>/answer-all/", views.answer_all, name="answer_all"),

@@ -20,6 +20,27 @@ if TYPE_CHECKING:
 MAX_NOTE_CHARS = 4000
 
 
+class VerdictRefused(ValueError):
+    """A verdict the rules do not allow; the message says why, in words for the page."""
+
+
+def ranking_problem(run: Run, ranking: list[int]) -> str:
+    """Return why `ranking` is no ranking of `run`'s columns, or "" when it is one.
+
+    A ranking names at least one column (the best) and at most all of them, each once.
+    """
+    positions = set(run.columns.values_list("position", flat=True))
+    if not ranking:
+        return "Pick the best column (rank one column 1st)."
+    if len(ranking) > len(positions):
+        return f"This run has {len(positions)} columns; a ranking names each at most once."
+    if len(set(ranking)) != len(ranking):
+        return "A ranking names each column at most once."
+    if not set(ranking) <= positions:
+        return "That ranking names a column this run does not have."
+    return ""
+
+
 class VerdictQuerySet(models.QuerySet["Verdict"]):
     def by(self, user: User) -> VerdictQuerySet:
         """Return the verdicts `user` gave."""
@@ -28,6 +49,33 @@ class VerdictQuerySet(models.QuerySet["Verdict"]):
     def given(self, run: Run, user: User) -> bool:
         """Return whether `user` has given a verdict on `run`."""
         return self.filter(run=run, user=user).exists()
+
+    def record(self, run: Run, user: User, ranking: list[int], note: str = "") -> Verdict:
+        """Save `user`'s verdict on `run` (replacing their earlier one) and return it.
+
+        The rules, in one place: the run must be one `user` may open
+        (`Run.objects.visible_to`), it must have ended (a column still streaming cannot be
+        judged), the ranking must name the run's columns (`ranking_problem`) and the note fit
+        MAX_NOTE_CHARS. Raise VerdictRefused saying which rule failed.
+        """
+        from playground.runs.models import Run
+
+        if not Run.objects.visible_to(user).filter(pk=run.pk).exists():
+            raise VerdictRefused("You cannot give a verdict on this run.")
+        run.refresh_from_db(fields=["status"])
+        if run.state.is_running:
+            raise VerdictRefused("This run is still streaming; give your verdict when it ends.")
+        problem = ranking_problem(run, ranking)
+        if problem:
+            raise VerdictRefused(problem)
+        if len(note) > MAX_NOTE_CHARS:
+            raise VerdictRefused(
+                f"The note is {len(note):,} characters; the most is {MAX_NOTE_CHARS:,}."
+            )
+        verdict, _ = self.update_or_create(
+            run=run, user=user, defaults={"ranking": list(ranking), "note": note}
+        )
+        return verdict
 
 
 class Verdict(models.Model):

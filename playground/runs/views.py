@@ -15,16 +15,28 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from playground.accounts import ratelimits
+from playground.accounts.models import User
 from playground.htmx import AuthedRequest
 from playground.http import get_client
 from playground.prompts.forms import TURN_PREFIX
 from playground.providers.errors import scrub
 
-from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
+from . import (
+    background,
+    compare_page,
+    compare_rows,
+    compare_start,
+    live,
+    stops,
+    streaming,
+    tools,
+    verdict_page,
+)
 from .forms import ImageUploadForm, bind_submission
 from .history import HistoryFilters, history_choices
 from .images import RejectedImage
@@ -40,6 +52,7 @@ from .models import (
 from .relay import OPEN_FRAME, RunRelay
 from .rendering import render_markdown
 from .replay import replay_frames
+from .team_keys import TeamUseRefused
 from .tool_answers import (
     AnswerProblem,
     canned_results,
@@ -47,6 +60,7 @@ from .tool_answers import (
     typed_results,
     waits_for_results,
 )
+from .verdicts import Verdict, VerdictRefused
 
 
 def _get_run(request: AuthedRequest, code: UUID) -> Run:
@@ -54,11 +68,21 @@ def _get_run(request: AuthedRequest, code: UUID) -> Run:
     return get_object_or_404(Run.objects.for_user(request.user), code=code)
 
 
-def _run_context(run: Run) -> dict[str, Any]:
-    columns = list(
+def _run_context(run: Run, viewer: User | None = None) -> dict[str, Any]:
+    """Return a run page's context for `viewer` (None: an anonymous reader of a share link).
+
+    A blind run shows its columns in `blind_order`, and without names (`blinded`) until the
+    viewer's verdict (docs/verdicts.md).
+    """
+    columns = run.in_blind_order(
         RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     )
-    return {"run": run, "columns": columns, "summary": summarize(columns)}
+    blinded = run.hides_names_from(viewer.pk if viewer is not None else None)
+    context = {"run": run, "columns": columns, "summary": summarize(columns), "blinded": blinded}
+    if viewer is not None:
+        verdict = Verdict.objects.filter(run=run, user=viewer).first()
+        context.update(verdict_page.context(run, columns, verdict, blinded))
+    return context
 
 
 @require_GET
@@ -92,9 +116,21 @@ def create(request: AuthedRequest) -> HttpResponse:
         if refusal:
             response["Retry-After"] = str(refusal.retry_after)
         return response
+    request.session["compare_blind"] = result.run.blind  # the Blind box stays as last used
+    if result.run.blind:
+        # The compare form lists the chosen targets in order; a blind run is watched on its own
+        # page, which names none of them (docs/verdicts.md).
+        return _navigate(request, reverse("runs:detail", args=[result.run.code]))
     if not request.htmx:
         return redirect("runs:detail", code=result.run.code)
-    return render(request, "runs/_run.html#run", _run_context(result.run))
+    return render(request, "runs/_run.html#run", _run_context(result.run, request.user))
+
+
+def _navigate(request: AuthedRequest, url: str) -> HttpResponse:
+    """Send the browser to `url`: a whole-page navigation, for htmx requests too."""
+    if request.htmx:
+        return HttpResponse(headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 def _sse_response(body: AsyncIterator[str]) -> StreamingHttpResponse:
@@ -110,17 +146,23 @@ async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     run = await Run.objects.for_user(user).filter(code=code).afirst()
     if run is None:
         raise Http404("No such run.")
-    return _sse_response(stream_body(run.pk, str(run.code)))
+    return _sse_response(stream_body(run.pk, str(run.code), user.pk))
 
 
-async def stream_body(run_pk: int, code: str) -> AsyncGenerator[str, None]:
-    """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it."""
+async def stream_body(
+    run_pk: int, code: str, viewer_id: int | None = None
+) -> AsyncGenerator[str, None]:
+    """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it.
+
+    `viewer_id` is who reads it (None: the run's owner); a blind run's frames name no target
+    until that viewer's verdict (docs/verdicts.md).
+    """
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     yield OPEN_FRAME
     waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
     try:
-        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk))
+        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk, viewer_id))
         try:
             plan = await asyncio.shield(planning)
         except asyncio.CancelledError:
@@ -134,7 +176,7 @@ async def stream_body(run_pk: int, code: str) -> AsyncGenerator[str, None]:
         else:
             live.close_opening(waiting)
             await _settle(run_pk)
-            frames = await sync_to_async(replay_frames)(run_pk)
+            frames = await sync_to_async(replay_frames)(run_pk, viewer_id)
         async with aclosing(frames):  # closing this stream closes the relay, which saves the run
             async for frame in frames:
                 if frame != OPEN_FRAME:
@@ -210,22 +252,21 @@ def stop_column(request: AuthedRequest, code: UUID, position: int) -> HttpRespon
 def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     run = _get_run(request, code)
-    return render(request, "runs/detail.html", _run_context(run))
+    return render(request, "runs/detail.html", _run_context(run, request.user))
 
 
 @require_POST
 def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
     if refusal := ratelimits.check(request, "runs"):
-        context = {**_run_context(run), "errors": [refusal.message]}
+        context = {**_run_context(run, request.user), "errors": [refusal.message]}
         response = render(request, "runs/detail.html", context, status=429)
         response["Retry-After"] = str(refusal.retry_after)
         return response
     result = compare_start.rerun(request, run)
     if result.run is None:
-        return render(
-            request, "runs/detail.html", {**_run_context(run), "errors": result.errors}, status=409
-        )
+        context = {**_run_context(run, request.user), "errors": result.errors}
+        return render(request, "runs/detail.html", context, status=409)
     return redirect("runs:detail", code=result.run.code)
 
 
@@ -233,7 +274,7 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
 def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     filters = HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user))
+    runs = filters.apply(Run.objects.for_user(request.user)).with_judged(request.user)
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"
@@ -266,6 +307,12 @@ def _get_column(request: AuthedRequest, code: UUID, position: int) -> RunColumn:
     )
 
 
+BLIND_TEAM_REFUSAL = (
+    "A team key's rules (its budget, or your membership) refused to send this column again. "
+    "The reason names the target, so it shows after your verdict."
+)
+
+
 def _requeued(
     request: AuthedRequest, column: RunColumn, action: Callable[[], object]
 ) -> HttpResponse:
@@ -279,11 +326,13 @@ def _requeued(
             problem = ""
         except ColumnRuleError as error:  # RunLimitReached among them
             problem = str(error)
+            if isinstance(error, TeamUseRefused) and run.hides_names_from(request.user.pk):
+                problem = BLIND_TEAM_REFUSAL  # its own text names the target and the key
     if not request.htmx:
         if problem:
             messages.error(request, problem)
         return redirect("runs:detail", code=run.code)
-    context = {**_run_context(run), "problem": problem}
+    context = {**_run_context(run, request.user), "problem": problem}
     return render(request, "runs/_run.html#run", context)
 
 
@@ -358,15 +407,27 @@ def retry_segment(request: AuthedRequest, code: UUID, position: int, index: int)
     return _requeued(request, column, lambda: column.retry(index))
 
 
-def _tool_page(request: AuthedRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def _tool_page(
+    request: AuthedRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     """Render a tool as a dialog's content (htmx) or as a page of its own."""
     name = f"{template}#tool" if request.htmx else template
-    return render(request, name, context)
+    return render(request, name, context, status=status)
+
+
+def _blind_refusal(request: AuthedRequest, run: Run, what: str) -> HttpResponse | None:
+    """Return the "give your verdict first" page when `run` hides names from the viewer."""
+    if not run.hides_names_from(request.user.pk):
+        return None
+    context = {"run": run, "what": what}
+    return _tool_page(request, "runs/blind_refused.html", context, status=403)
 
 
 @require_GET
 def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
+    if refusal := _blind_refusal(request, column.run, "Inspect"):
+        return refusal
     context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
     return _tool_page(request, "runs/inspect.html", context)
 
@@ -374,6 +435,8 @@ def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
 @require_GET
 def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     column = _get_column(request, code, position)
+    if refusal := _blind_refusal(request, column.run, "View code"):
+        return refusal
     segment = column.segment_list[0]
     context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
     return _tool_page(request, "runs/code.html", context)
@@ -399,12 +462,16 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
     if kind not in DOWNLOAD_TYPES:
         raise Http404("No such download.")
     column = _get_column(request, code, position)
+    if kind == "json" and (refusal := _blind_refusal(request, column.run, "the exchange")):
+        return refusal
     if kind == "txt":
         body = column.full_text + column.run.suffix
     else:
         body = tools.pretty_json(tools.column_export(column)) + "\n"
     response = HttpResponse(body.encode(), content_type=DOWNLOAD_TYPES[kind])
-    response["Content-Disposition"] = f'attachment; filename="{tools.download_name(column, kind)}"'
+    blinded = column.run.hides_names_from(request.user.pk)
+    name = tools.download_name(column, kind, blinded=blinded)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
@@ -412,6 +479,8 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
 @require_GET
 def diff(request: AuthedRequest, code: UUID) -> HttpResponse:
     run = _get_run(request, code)
+    if refusal := _blind_refusal(request, run, "Diff"):
+        return refusal
     columns = list(run.columns.prefetch_related("segments").order_by("position"))
     if len(columns) < 2:
         raise Http404("A diff needs two columns.")
@@ -468,6 +537,35 @@ def image(request: AuthedRequest, code: UUID) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def verdict(request: AuthedRequest, code: UUID) -> HttpResponse:
+    """Show (GET) or give (POST) the viewer's verdict on a run they may open."""
+    run = get_object_or_404(Run.objects.visible_to(request.user), code=code)
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect(f"{reverse('runs:detail', args=[run.code])}#verdict-{run.code}")
+        return render(request, "runs/_verdict.html#panel", _run_context(run, request.user))
+    was_blinded = run.hides_names_from(request.user.pk)
+    positions = list(run.columns.values_list("position", flat=True))
+    typed = verdict_page.Typed.read(request.POST, positions)
+    try:
+        Verdict.objects.record(run, request.user, typed.ranking(), typed.note)
+    except VerdictRefused as refused:
+        context = _run_context(run, request.user)
+        columns = context["columns"]
+        existing = context["verdict"]
+        context.update(
+            verdict_page.context(run, columns, existing, was_blinded, typed, str(refused))
+        )
+        # 422: the form comes back with its message and what was typed.
+        template = "runs/_verdict.html#panel" if request.htmx else "runs/detail.html"
+        return render(request, template, context, status=422)
+    if was_blinded or not request.htmx:
+        # The names appear everywhere on the page at once: reload it.
+        return _navigate(request, reverse("runs:detail", args=[run.code]))
+    return render(request, "runs/_verdict.html#panel", _run_context(run, request.user))
 
 
 @login_not_required

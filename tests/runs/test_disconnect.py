@@ -109,9 +109,9 @@ async def test_it_never_leaves_a_segment_running_when_the_browser_leaves_during_
 
     real_plan = streaming.plan_stream
 
-    def slow_plan(run_pk: int) -> Any:
+    def slow_plan(run_pk: int, viewer_id: int | None = None) -> Any:
         time.sleep(0.3)  # widen the window between the first byte and the claim
-        return real_plan(run_pk)
+        return real_plan(run_pk, viewer_id)
 
     monkeypatch.setattr(streaming, "plan_stream", slow_plan)
 

@@ -32,8 +32,9 @@ def upload_code(url: str) -> str:
 
 
 @register.filter
-def segment_metrics(segment: Segment | None) -> SafeString | str:
-    """Return the final metrics bar of a saved segment."""
+def segment_metrics(segment: Segment | None, blinded: bool = False) -> SafeString | str:
+    """Return the final metrics bar of a saved segment (without its cost while `blinded`:
+    a price names its model; docs/verdicts.md)."""
     if segment is None:
         return ""
     return metrics_html(
@@ -43,9 +44,15 @@ def segment_metrics(segment: Segment | None) -> SafeString | str:
         output_tokens=segment.output_tokens,
         tokens_per_second=segment.tokens_per_second,
         finish_reason=segment.finish_reason,
-        cost=segment.cost,
-        currency=segment.currency,
+        cost=None if blinded else segment.cost,
+        currency="" if blinded else segment.currency,
     )
+
+
+@register.filter
+def letter_in(position: int, run: Run) -> str:
+    """Return the letter a blind run shows for column `position` (A, B, C...)."""
+    return run.letter_of(int(position))
 
 
 @register.filter
