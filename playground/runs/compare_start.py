@@ -104,10 +104,16 @@ def _start(
     targets: list[dict[str, Any]],
     template: PrefixTemplate | None,
     variables: dict[str, str],
+    template_revision: int | None = None,
 ) -> StartResult:
     try:
         run = Run.objects.start(
-            user=user, prompt=prompt, targets=targets, template=template, variables=variables
+            user=user,
+            prompt=prompt,
+            targets=targets,
+            template=template,
+            variables=variables,
+            template_revision=template_revision,
         )
     except ColumnRuleError as refused:  # the run cap, or a team credential's rules
         return StartResult(errors=[str(refused)])
@@ -146,4 +152,6 @@ def rerun(request: AuthedRequest, run: Run) -> StartResult:
     ]
     if not targets:
         return StartResult(errors=["The keys this run used have all been deleted."])
-    return _start(request.user, run.prompt, targets, run.template, run.variables)
+    return _start(
+        request.user, run.prompt, targets, run.template, run.variables, run.template_revision
+    )

@@ -23,7 +23,17 @@ from playground.htmx import AuthedRequest
 from playground.http import get_client
 from playground.prompts.forms import TURN_PREFIX
 
-from . import background, compare_page, compare_rows, compare_start, live, stops, streaming, tools
+from . import (
+    background,
+    compare_page,
+    compare_rows,
+    compare_start,
+    live,
+    stops,
+    streaming,
+    team_sharing,
+    tools,
+)
 from .forms import ImageUploadForm, bind_submission
 from .history import HistoryFilters, history_choices
 from .images import RejectedImage
@@ -41,9 +51,14 @@ from .rendering import render_markdown
 from .replay import replay_frames
 
 
-def _get_run(request: AuthedRequest, code: UUID) -> Run:
-    """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden)."""
-    return get_object_or_404(Run.objects.for_user(request.user), code=code)
+def _get_run(request: AuthedRequest, code: UUID, *, to_read: bool = False) -> Run:
+    """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden).
+
+    `to_read`: also a run shared with a team of theirs, for the pages that only read it
+    (docs/verdicts.md); streaming, Stop, Continue, Retry, Re-run and links stay the owner's.
+    """
+    runs = Run.objects.visible_to(request.user) if to_read else Run.objects.for_user(request.user)
+    return get_object_or_404(runs, code=code)
 
 
 def _run_context(run: Run) -> dict[str, Any]:
@@ -201,8 +216,9 @@ def stop_column(request: AuthedRequest, code: UUID, position: int) -> HttpRespon
 @require_GET
 def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    run = _get_run(request, code)
-    return render(request, "runs/detail.html", _run_context(run))
+    run = _get_run(request, code, to_read=True)
+    context = {**_run_context(run), **team_sharing.share_context(request.user, run)}
+    return render(request, "runs/detail.html", context)
 
 
 @require_POST
@@ -248,9 +264,11 @@ def variables(request: AuthedRequest) -> HttpResponse:
     return render(request, "runs/compare.html#variables", context)
 
 
-def _get_column(request: AuthedRequest, code: UUID, position: int) -> RunColumn:
+def _get_column(
+    request: AuthedRequest, code: UUID, position: int, *, to_read: bool = False
+) -> RunColumn:
     """Return column `position` of the user's run `code`, with its segments, or 404."""
-    run = _get_run(request, code)
+    run = _get_run(request, code, to_read=to_read)
     return get_object_or_404(
         RunColumn.objects.select_related("run").prefetch_related("segments"),
         run=run,
@@ -299,14 +317,14 @@ def _tool_page(request: AuthedRequest, template: str, context: dict[str, Any]) -
 
 @require_GET
 def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
     return _tool_page(request, "runs/inspect.html", context)
 
 
 @require_GET
 def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     segment = column.segment_list[0]
     context = {"run": column.run, "column": column, "code": tools.column_code(column, segment)}
     return _tool_page(request, "runs/code.html", context)
@@ -315,7 +333,7 @@ def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
 @require_GET
 def rendered(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     """Return a finished column's text as sanitised Markdown (the column's Rendered view)."""
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     context = {"column": column, "busy": column.is_busy}
     if not column.is_busy:
         text = column.full_text + column.run.suffix
@@ -331,7 +349,7 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
     """Return a column as a file: its text (.txt), or its whole exchange minus the key (.json)."""
     if kind not in DOWNLOAD_TYPES:
         raise Http404("No such download.")
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     if kind == "txt":
         body = column.full_text + column.run.suffix
     else:
@@ -344,7 +362,7 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
 
 @require_GET
 def diff(request: AuthedRequest, code: UUID) -> HttpResponse:
-    run = _get_run(request, code)
+    run = _get_run(request, code, to_read=True)
     columns = list(run.columns.prefetch_related("segments").order_by("position"))
     if len(columns) < 2:
         raise Http404("A diff needs two columns.")
