@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+from django.test import Client
+
 from playground.accounts.models import Team, User
 from playground.keys.models import Credential
-from playground.prompts.models import PrefixTemplate
+from playground.prompts.models import PrefixTemplate, Visibility
 from playground.providers.prompt import Prompt
 from playground.runs.models import Run, Segment, SegmentStatus
 from playground.runs.verdicts import Verdict
+from tests.conftest import _client_for
 from tests.keys.factories import make_credential
+from tests.prompts.factories import make_template
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # Targets by a short name: (provider, model).
 TARGETS = {
@@ -56,3 +63,20 @@ def finished_run(
 def judge(run: Run, user: User, *ranking: int) -> Verdict:
     """Return `user`'s verdict on `run`: column positions, best first."""
     return Verdict.objects.create(run=run, user=user, ranking=list(ranking))
+
+
+def client_for(user: User) -> Client:
+    """Return a test client logged in as `user` (tests/conftest.py's, for any user)."""
+    return _client_for(user)
+
+
+@pytest.fixture
+def team_template(alice: User, team: Team) -> PrefixTemplate:
+    """A template of team Acme, owned by alice."""
+    return make_template(alice, visibility=Visibility.TEAM, team=team)
+
+
+@pytest.fixture
+def shared(alice: User, team: Team, team_template: PrefixTemplate) -> Run:
+    """A finished run of alice's, of the team template, shared with Acme."""
+    return finished_run(alice, team_template, team=team)

@@ -8,29 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from playground.accounts.models import Team, User
-from playground.prompts.models import PrefixTemplate, Visibility
+from playground.prompts.models import PrefixTemplate
 from playground.runs.models import Run, Segment, SegmentStatus
 from playground.runs.verdicts import ReferencePin
-from tests.prompts.factories import make_template
-from tests.runs.team_runs import finished_run, judge
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def team_template(alice: User, team: Team) -> PrefixTemplate:
-    return make_template(alice, visibility=Visibility.TEAM, team=team)
-
-
-@pytest.fixture
-def shared(alice: User, team: Team, team_template: PrefixTemplate) -> Run:
-    return finished_run(alice, team_template, team=team)
-
-
-def _client(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.runs.team_runs import HTMX, client_for, finished_run, judge
 
 
 @pytest.mark.parametrize(
@@ -41,7 +22,7 @@ def _client(user: User) -> Client:
 def test_those_who_may_edit_the_template_pin_a_column_they_can_open(
     shared: Run, alice: User, bob: User, victor: User, charlie: User, who: str, status: int
 ) -> None:
-    client = _client({"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}[who])
+    client = client_for({"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}[who])
     page = client.get(reverse("runs:detail", args=[shared.code]))
     assert ("Pin as reference" in page.content.decode()) == (status == 200)
     response = client.post(reverse("runs:pin", args=[shared.code, 1]), **HTMX)

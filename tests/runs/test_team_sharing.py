@@ -10,29 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from playground.accounts.models import Team, User
-from playground.prompts.models import PrefixTemplate, Visibility
+from playground.prompts.models import PrefixTemplate
 from playground.runs.models import Run, SharingRefused
-from tests.prompts.factories import make_template
-from tests.runs.team_runs import finished_run
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def team_template(alice: User, team: Team) -> PrefixTemplate:
-    return make_template(alice, visibility=Visibility.TEAM, team=team)
-
-
-@pytest.fixture
-def shared(alice: User, team: Team, team_template: PrefixTemplate) -> Run:
-    return finished_run(alice, team_template, team=team)
-
-
-def _client(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
+from tests.runs.team_runs import HTMX, client_for, finished_run
 
 # ----- who may share -----
 
@@ -84,7 +64,7 @@ def test_only_the_owner_may_share_a_run(
 ) -> None:
     user = {"bob": bob, "victor": victor, "charlie": charlie}[who]
     url = reverse("runs:share_team", args=[shared.code])
-    assert _client(user).post(url, {"action": "private"}).status_code == 404
+    assert client_for(user).post(url, {"action": "private"}).status_code == 404
     shared.refresh_from_db()
     assert shared.team == team
     with pytest.raises(SharingRefused):
@@ -120,7 +100,7 @@ def test_members_open_a_shared_run_read_only_and_nobody_else_does(
     shared_status: int,
     private_status: int,
 ) -> None:
-    client = _client({"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}[who])
+    client = client_for({"alice": alice, "bob": bob, "victor": victor, "charlie": charlie}[who])
     shared_run = finished_run(alice, None, team=team)
     private_run = finished_run(alice, None)
     assert client.get(_read_url(shared_run, page)).status_code == shared_status
@@ -165,7 +145,7 @@ def test_a_removed_member_loses_access_at_once_and_takes_their_shared_runs_along
     shared: Run, team: Team, alice: User, bob: User, victor: User, team_template: PrefixTemplate
 ) -> None:
     victors = finished_run(victor, team_template, team=team)
-    bob_client, victor_client = _client(bob), _client(victor)
+    bob_client, victor_client = client_for(bob), client_for(victor)
     assert bob_client.get(reverse("runs:detail", args=[victors.code])).status_code == 200
     team.remove_member(team.memberships.get(user=victor))
     assert victor_client.get(reverse("runs:detail", args=[shared.code])).status_code == 404

@@ -8,18 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from playground.accounts.models import Team, User
-from playground.prompts.models import PrefixTemplate, Visibility
+from playground.prompts.models import PrefixTemplate
 from playground.runs import wins
 from playground.runs.wins import Revisions, TargetWins, win_table
 from tests.prompts.factories import make_template
-from tests.runs.team_runs import finished_run, judge
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture
-def team_template(alice: User, team: Team) -> PrefixTemplate:
-    return make_template(alice, visibility=Visibility.TEAM, team=team)
+from tests.runs.team_runs import HTMX, finished_run, judge
 
 
 def _rows(

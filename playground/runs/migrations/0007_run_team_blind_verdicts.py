@@ -6,107 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("accounts", "0004_team_editors_add_credentials"),
-        ("prompts", "0006_template_tools"),
-        ("runs", "0006_run_tools_segment_tool_calls"),
+        ('accounts', '0004_team_editors_add_credentials'),
+        ('prompts', '0006_template_tools'),
+        ('runs', '0006_run_tools_segment_tool_calls'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="run",
-            name="blind",
+            model_name='run',
+            name='blind',
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name="run",
-            name="blind_order",
+            model_name='run',
+            name='blind_order',
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name="run",
-            name="team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="shared_runs",
-                to="accounts.team",
-            ),
+            model_name='run',
+            name='team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='shared_runs', to='accounts.team'),
         ),
         migrations.CreateModel(
-            name="ReferencePin",
+            name='ReferencePin',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("pinned_at", models.DateTimeField(auto_now=True)),
-                (
-                    "column",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="+",
-                        to="runs.runcolumn",
-                    ),
-                ),
-                (
-                    "pinned_by",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "template",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="reference_pin",
-                        to="prompts.prefixtemplate",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('pinned_at', models.DateTimeField(auto_now=True)),
+                ('column', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='runs.runcolumn')),
+                ('pinned_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('template', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reference_pin', to='prompts.prefixtemplate')),
             ],
         ),
         migrations.CreateModel(
-            name="Verdict",
+            name='Verdict',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("ranking", models.JSONField(default=list)),
-                ("note", models.TextField(blank=True, max_length=4000)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "run",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="verdicts",
-                        to="runs.run",
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="verdicts",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('ranking', models.JSONField(default=list)),
+                ('note', models.TextField(blank=True, max_length=4000)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verdicts', to='runs.run')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verdicts', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-updated_at", "-id"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("run", "user"), name="one_verdict_per_viewer")
-                ],
+                'ordering': ['-updated_at', '-id'],
+                'constraints': [models.UniqueConstraint(fields=('run', 'user'), name='one_verdict_per_viewer')],
             },
         ),
     ]
