@@ -10,6 +10,7 @@ cannot tell them which column was which (docs/verdicts.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -35,6 +36,12 @@ class Revisions:
     CHOICES = (ALL, CURRENT)
 
 
+@dataclass(frozen=True)
+class RunLink:
+    code: UUID
+    created_at: datetime
+
+
 @dataclass
 class TargetWins:
     provider: str
@@ -42,7 +49,7 @@ class TargetWins:
     wins: int = 0
     judged: int = 0  # verdicts on runs this target appeared in
     runs: set[int] = field(default_factory=set)
-    won_in: list[UUID] = field(default_factory=list)  # linkable runs where it won, newest first
+    won_in: list[RunLink] = field(default_factory=list)  # linkable runs it won, newest first
 
     @property
     def label(self) -> str:
@@ -55,6 +62,11 @@ class TargetWins:
     @property
     def provider_name(self) -> str:
         return self.label.rsplit(" · ", 1)[0]
+
+    @property
+    def short_model(self) -> str:
+        """Return the model's id cut to fit beside its bar in the chart."""
+        return self.model if len(self.model) <= 24 else self.model[:23] + "…"
 
     @property
     def run_count(self) -> int:
@@ -72,14 +84,17 @@ class WinTable:
     rows: list[TargetWins]
     judged_runs: int
     verdicts: int
-    unlinked: list[UUID]  # blind runs awaiting the viewer's verdict: counted, not detailed
+    unlinked: list[RunLink]  # blind runs awaiting the viewer's verdict: counted, not detailed
     capped: bool
     limit: int
 
     @property
     def chart(self) -> SafeString:
-        bars = [(row.label, row.win_rate, f"{row.win_rate:.0f}") for row in self.rows]
-        return bar_chart("Win rate per target", bars, "%", css="chart wins-chart")
+        bars = [
+            (row.label, row.win_rate, f"{row.win_rate:.0f} % {row.short_model}")
+            for row in self.rows
+        ]
+        return bar_chart("Win rate per target", bars, "", css="chart wins-chart", width=340)
 
 
 def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.ALL) -> WinTable:
@@ -90,10 +105,14 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
     if revision == Revisions.CURRENT:
         runs = runs.filter(template_revision=current)
     limit = MAX_WIN_RUNS
-    rows = list(runs.order_by("-created_at", "-id").values_list("pk", "code", "blind")[: limit + 1])
+    rows = list(
+        runs.order_by("-created_at", "-id").values_list("pk", "code", "blind", "created_at")[
+            : limit + 1
+        ]
+    )
     capped = len(rows) > limit
     rows = rows[:limit]
-    ids = [pk for pk, _, _ in rows]
+    ids = [pk for pk, *_ in rows]
     columns: dict[int, dict[int, tuple[str, str]]] = {}
     for run_id, position, provider, model in RunColumn.objects.filter(run_id__in=ids).values_list(
         "run_id", "position", "provider", "model"
@@ -106,10 +125,11 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
         rankings.setdefault(run_id, []).append(ranking)
         if user_id == viewer.pk:
             seen_by_viewer.add(run_id)
-    hidden = {pk for pk, _, blind in rows if blind and pk not in seen_by_viewer}
+    hidden = {pk for pk, _, blind, _ in rows if blind and pk not in seen_by_viewer}
     targets: dict[tuple[str, str], TargetWins] = {}
     counted, counted_runs = 0, set()
-    for pk, code, _ in rows:  # newest first, so each target's links are its latest wins
+    for pk, code, _, created_at in rows:  # newest first: each target links its latest wins
+        link = RunLink(code, created_at)
         run_columns = columns.get(pk, {})
         for ranking in rankings.get(pk, []):
             best = _best(ranking)
@@ -123,8 +143,8 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
                 row.runs.add(pk)
             winner = targets[run_columns[best]]
             winner.wins += 1
-            if pk not in hidden and code not in winner.won_in and len(winner.won_in) < MAX_LINKS:
-                winner.won_in.append(code)
+            if pk not in hidden and link not in winner.won_in and len(winner.won_in) < MAX_LINKS:
+                winner.won_in.append(link)
     ordered = sorted(targets.values(), key=lambda row: (-row.win_rate, -row.wins, row.label))
     return WinTable(
         revision=revision,
@@ -132,7 +152,11 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
         rows=ordered,
         judged_runs=len(counted_runs),
         verdicts=counted,
-        unlinked=[code for pk, code, _ in rows if pk in hidden and pk in counted_runs][:MAX_LINKS],
+        unlinked=[
+            RunLink(code, created_at)
+            for pk, code, _, created_at in rows
+            if pk in hidden and pk in counted_runs
+        ][:MAX_LINKS],
         capped=capped,
         limit=limit,
     )
