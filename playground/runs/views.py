@@ -241,7 +241,7 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
 def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     filters = HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user))
+    runs = filters.apply(Run.objects.for_user(request.user)).select_related("team")
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"

@@ -84,6 +84,7 @@ class WinTable:
     rows: list[TargetWins]
     judged_runs: int
     verdicts: int
+    to_judge: list[RunLink]  # the latest runs the viewer may open and has not judged
     unlinked: list[RunLink]  # blind runs awaiting the viewer's verdict: counted, not detailed
     capped: bool
     limit: int
@@ -100,10 +101,12 @@ class WinTable:
 def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.ALL) -> WinTable:
     """Return the win table of `template` as `viewer` may see it (see the module docstring)."""
     current = latest_revision_number(template)
-    judged = Verdict.objects.values("run_id")
-    runs = Run.objects.visible_to(viewer).filter(template=template, pk__in=judged)
+    runs_of = Run.objects.visible_to(viewer).filter(template=template)
     if revision == Revisions.CURRENT:
-        runs = runs.filter(template_revision=current)
+        runs_of = runs_of.filter(template_revision=current)
+    runs = runs_of.filter(pk__in=Verdict.objects.values("run_id"))
+    unjudged = runs_of.exclude(verdicts__user=viewer).order_by("-created_at", "-id")
+    to_judge = [RunLink(*row) for row in unjudged.values_list("code", "created_at")[:MAX_LINKS]]
     limit = MAX_WIN_RUNS
     rows = list(
         runs.order_by("-created_at", "-id").values_list("pk", "code", "blind", "created_at")[
@@ -145,6 +148,11 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
             winner.wins += 1
             if pk not in hidden and link not in winner.won_in and len(winner.won_in) < MAX_LINKS:
                 winner.won_in.append(link)
+    unlinked = [
+        RunLink(code, created_at)
+        for pk, code, _, created_at in rows
+        if pk in hidden and pk in counted_runs
+    ][:MAX_LINKS]
     ordered = sorted(targets.values(), key=lambda row: (-row.win_rate, -row.wins, row.label))
     return WinTable(
         revision=revision,
@@ -152,11 +160,8 @@ def win_table(template: PrefixTemplate, viewer: User, revision: str = Revisions.
         rows=ordered,
         judged_runs=len(counted_runs),
         verdicts=counted,
-        unlinked=[
-            RunLink(code, created_at)
-            for pk, code, _, created_at in rows
-            if pk in hidden and pk in counted_runs
-        ][:MAX_LINKS],
+        to_judge=[link for link in to_judge if link not in unlinked],
+        unlinked=unlinked,
         capped=capped,
         limit=limit,
     )

@@ -164,3 +164,11 @@ def test_junk_codes_answer_404_not_500(alice_client: Client) -> None:
     learned = reverse("runs:template_learned", args=[code])
     assert alice_client.get(learned).status_code == 404
     assert alice_client.post(reverse("runs:unpin", args=[code])).status_code == 404
+
+
+def test_the_history_marks_the_owners_runs_shared_with_a_team(
+    alice_client: Client, alice: User, team: Team
+) -> None:
+    finished_run(alice, None, team=team)
+    body = alice_client.get(reverse("runs:history")).content.decode()
+    assert '<span class="badge" title="Shared with this team">Acme</span>' in body

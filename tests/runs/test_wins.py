@@ -48,6 +48,10 @@ def test_it_counts_only_the_teams_runs_that_the_viewer_may_see(
     not_shared.share_with(bob, team)
     assert _rows(team_template, victor)["qwen3-max"].wins == 1
     assert unjudged.pk not in _rows(team_template, victor)["deepseek-chat"].runs
+    # What victor may open and has not judged: listed so that he can find it.
+    assert {link.code for link in table.to_judge} == {counted.code, unjudged.code}
+    judge(unjudged, victor, 0)
+    assert unjudged.code not in {link.code for link in win_table(team_template, victor).to_judge}
 
 
 def test_after_a_member_leaves_their_shared_runs_no_longer_count(
