@@ -413,8 +413,12 @@ def upload_image(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def image(request: AuthedRequest, code: UUID) -> HttpResponse:
-    """Return one of the user's uploaded images."""
-    upload = get_object_or_404(ImageUpload, user=request.user, code=code)
+    """Return an uploaded image: the user's own, or one in a run shared with them."""
+    upload = get_object_or_404(ImageUpload, code=code)
+    if upload.user_id != request.user.pk:
+        shared = Run.objects.visible_to(request.user).filter(user_id=upload.user_id)
+        if not shared.filter(turns__icontains=upload.reference).exists():
+            raise Http404("No such image.")
     response = HttpResponse(bytes(upload.data), content_type=upload.content_type)
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from playground.accounts.models import Team, User
 from playground.prompts.models import PrefixTemplate
-from playground.runs.models import Run, SharingRefused
+from playground.runs.models import ImageUpload, Run, SharingRefused
 from tests.runs.team_runs import HTMX, client_for, finished_run
 
 # ----- who may share -----
@@ -172,3 +173,25 @@ def test_the_history_marks_the_owners_runs_shared_with_a_team(
     finished_run(alice, None, team=team)
     body = alice_client.get(reverse("runs:history")).content.decode()
     assert '<span class="badge" title="Shared with this team">Acme</span>' in body
+
+
+def test_members_see_the_images_of_a_shared_run_and_no_other(
+    alice: User, team: Team, victor_client: Client, charlie_client: Client
+) -> None:
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+        b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01"
+        b"\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    shown, other = (
+        ImageUpload.objects.store(alice, SimpleUploadedFile(f"{name}.png", png, "image/png"))
+        for name in ("shown", "other")
+    )
+    run = finished_run(alice, None, team=team)
+    run.turns = [{"role": "user", "content": "What is this?", "images": [shown.reference]}]
+    run.save(update_fields=["turns"])
+    assert victor_client.get(reverse("runs:image", args=[shown.code])).status_code == 200
+    assert victor_client.get(reverse("runs:image", args=[other.code])).status_code == 404
+    assert charlie_client.get(reverse("runs:image", args=[shown.code])).status_code == 404
+    run.share_with(alice, None)
+    assert victor_client.get(reverse("runs:image", args=[shown.code])).status_code == 404
