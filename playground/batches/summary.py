@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from playground.charts import bar_chart
 
 from .models import RERUNNABLE, Cell, CellStatus
 
@@ -113,41 +114,21 @@ METRICS = (
     Metric("total_tokens", "Total tokens", ""),
     Metric("total_cost", "Total cost", ""),
 )
-BAR_HEIGHT, GAP, LABEL_WIDTH, WIDTH = 16, 6, 0, 240
+
+
+def _shown(metric: Metric, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric.key == "total_cost":
+        return f"{value:,.4f}"
+    return f"{value:,.0f}" if isinstance(value, int) else f"{value:,.1f}"
 
 
 def chart(metric: Metric, summaries: list[TargetSummary]) -> SafeString:
-    """Return an SVG bar chart of `metric`, one bar per target (no script, no style attribute)."""
-    values = [getattr(s, metric.key) for s in summaries]
-    top = max((v for v in values if v is not None), default=0) or 1
-    height = len(values) * (BAR_HEIGHT + GAP)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'role="img" aria-label="{escape(metric.title)} per target">'
-    ]
-    for index, (summary, value) in enumerate(zip(summaries, values, strict=True)):
-        y = index * (BAR_HEIGHT + GAP)
-        width = 0 if value is None else max(2, round(140 * value / top))
-        shown = (
-            "—"
-            if value is None
-            else (
-                f"{value:,.4f}"
-                if metric.key == "total_cost"
-                else f"{value:,.0f}"
-                if isinstance(value, int)
-                else f"{value:,.1f}"
-            )
-        )
-        parts.append(
-            f"<g><title>{escape(summary.label)}: {shown} {metric.unit}</title>"
-            f'<rect class="chart-bar chart-bar-{index}" x="0" y="{y}" width="{width}" '
-            f'height="{BAR_HEIGHT}" rx="3"></rect>'
-            f'<text class="chart-value" x="{width + 6}" y="{y + BAR_HEIGHT - 4}">'
-            f"{escape(shown)} {escape(metric.unit)}</text></g>"
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
+    """Return an SVG bar chart of `metric`, one bar per target (playground/charts.py)."""
+    values = [(s.label, getattr(s, metric.key)) for s in summaries]
+    bars = [(label, value, _shown(metric, value)) for label, value in values]
+    return bar_chart(f"{metric.title} per target", bars, metric.unit)
 
 
 def charts(summaries: list[TargetSummary]) -> list[tuple[Metric, SafeString]]:

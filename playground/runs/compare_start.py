@@ -106,6 +106,7 @@ def _start(
     template: PrefixTemplate | None,
     variables: dict[str, str],
     blind: bool = False,
+    template_revision: int | None = None,
 ) -> StartResult:
     try:
         run = Run.objects.start(
@@ -115,6 +116,7 @@ def _start(
             template=template,
             variables=variables,
             blind=blind,
+            template_revision=template_revision,
         )
     except ColumnRuleError as refused:  # the run cap, or a team credential's rules
         return StartResult(errors=[str(refused)])
@@ -157,4 +159,12 @@ def rerun(request: AuthedRequest, run: Run) -> StartResult:
     ]
     if not targets:
         return StartResult(errors=["The keys this run used have all been deleted."])
-    return _start(request.user, run.prompt, targets, run.template, run.variables, run.blind)
+    return _start(
+        request.user,
+        run.prompt,
+        targets,
+        run.template,
+        run.variables,
+        blind=run.blind,
+        template_revision=run.template_revision,
+    )

@@ -52,7 +52,7 @@ from .tool_answers import (
 if TYPE_CHECKING:
     from django.core.files import File
 
-    from playground.accounts.models import User
+    from playground.accounts.models import Team, User
     from playground.prompts.models import PrefixTemplate
 
 
@@ -183,6 +183,7 @@ class RunQuerySet(models.QuerySet["Run"]):
         variables: dict[str, str] | None = None,
         capped: bool = True,
         blind: bool = False,
+        template_revision: int | None = None,
     ) -> Run:
         """Save a new run with one column and one waiting segment per target, and return it.
 
@@ -190,15 +191,20 @@ class RunQuerySet(models.QuerySet["Run"]):
         its overrides. Raise RunLimitReached when the user is at the run cap (`capped=False`
         only for tooling that prepares runs in bulk, such as the benchmarks). A `blind` run
         gets its targets in a random order (so a column's position says nothing about the
-        form's order) and a random `blind_order` of letters (docs/verdicts.md).
+        form's order) and a random `blind_order` of letters (docs/verdicts.md). The run records
+        the template's revision number: `template_revision` when given (a Re-run keeps its
+        source's), else the template's latest.
         """
         if blind:
             targets = _shuffled(targets)
+        if template is not None and template_revision is None:
+            template_revision = latest_revision_number(template)
         with run_slot(user.pk) if capped else transaction.atomic():
             run = self.model(
                 user=user,
                 template=template,
                 template_name=template.name if template is not None else "",
+                template_revision=template_revision if template is not None else None,
                 variables=variables or {},
                 blind=blind,
                 blind_order=_shuffled(list(range(len(targets)))) if blind else [],
@@ -242,6 +248,18 @@ def default_tool_choice() -> str:
     return "auto"
 
 
+def latest_revision_number(template: PrefixTemplate) -> int | None:
+    """Return the number of `template`'s latest revision (None before its first save)."""
+    number: int | None = (
+        template.revisions.order_by("-number").values_list("number", flat=True).first()
+    )
+    return number
+
+
+class SharingRefused(ValueError):
+    """The owner may not share the run that way; the message says why."""
+
+
 class Run(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
@@ -255,6 +273,8 @@ class Run(models.Model):
         related_name="runs",
     )
     template_name = models.CharField(max_length=200, blank=True)
+    # The template's revision number when the run started (the win table's "current revision").
+    template_revision = models.PositiveIntegerField(null=True, blank=True)
     # The rendered prompt, exactly as sent; read and written as a whole through `prompt`.
     system = models.TextField(blank=True)
     turns = models.JSONField(default=list, blank=True)  # [{"role", "content", "images": [...]}]
@@ -455,6 +475,34 @@ class Run(models.Model):
         """Revoke the share link: the old token answers 404 from now on."""
         self.share_token = None
         self.save(update_fields=["share_token"])
+
+    # ----- sharing with a team (docs/verdicts.md); who may open a run is `visible_to` -----
+
+    def is_owned_by(self, user: User) -> bool:
+        """Return whether `user` owns this run (only the owner shares, streams and changes it)."""
+        return self.user_id == user.pk
+
+    def share_with(self, user: User, team: Team | None) -> None:
+        """Share the run with `team`, or make it private again (None); `user` asks.
+
+        Raise SharingRefused unless `user` owns the run and (for a team) is a member of it.
+        """
+        if not self.is_owned_by(user):
+            raise SharingRefused("Only the run's owner can share it.")
+        if team is not None and not team.memberships.filter(user=user).exists():
+            raise SharingRefused("You can share a run only with a team you are a member of.")
+        self.team = team
+        self.save(update_fields=["team"])
+
+    def suggested_team(self, user: User) -> Team | None:
+        """Return the team to offer first: the run's template's team, if `user` is in it."""
+        from playground.accounts.models import Team
+
+        template = self.template
+        if template is None or template.team_id is None:
+            return None
+        team: Team | None = Team.objects.for_user(user).filter(pk=template.team_id).first()
+        return team
 
 
 class RunColumn(models.Model):

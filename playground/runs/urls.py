@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import learned, team_sharing, views
 
 app_name = "runs"
 
@@ -40,4 +40,8 @@ urlpatterns = [
         name="download",
     ),
     path("shared/<str:token>/", views.shared, name="shared"),
+    path("<uuid:code>/team/", team_sharing.share_with_team, name="share_team"),
+    path("<uuid:code>/columns/<int:position>/pin/", learned.pin_column, name="pin"),
+    path("templates/<uuid:code>/learned/", learned.template_learned, name="template_learned"),
+    path("templates/<uuid:code>/unpin/", learned.unpin, name="unpin"),
 ]

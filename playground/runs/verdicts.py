@@ -15,7 +15,8 @@ from django.db import models
 
 if TYPE_CHECKING:
     from playground.accounts.models import User
-    from playground.runs.models import Run
+    from playground.prompts.models import PrefixTemplate
+    from playground.runs.models import Run, RunColumn
 
 MAX_NOTE_CHARS = 4000
 
@@ -106,6 +107,63 @@ class Verdict(models.Model):
         return int(self.ranking[0]) if self.ranking else None
 
 
+class PinRefused(ValueError):
+    """The member may not pin (or unpin) that column; the message says why."""
+
+
+class ReferencePinQuerySet(models.QuerySet["ReferencePin"]):
+    def pin_problem(self, user: User, run: Run) -> str:
+        """Return why `user` may not pin a column of `run` ("" when they may).
+
+        The rules, in one place: the run is one `user` may open and was made from a template,
+        `user` may edit that template (prompts' rules), and a blind run has `user`'s verdict
+        first (a pin names the column's target). `pin` adds that the column has finished.
+        """
+        from playground.runs.models import Run
+
+        if not Run.objects.visible_to(user).filter(pk=run.pk).exists():
+            return "You cannot open this run."
+        template = run.template
+        if template is None:
+            return "This run was not made from a template, so there is nothing to pin it to."
+        if not template.can_edit(user):
+            return "Only those who may edit the template can pin its reference."
+        if run.blind and not Verdict.objects.given(run, user):
+            return "Give your verdict on this blind run before pinning one of its columns."
+        return ""
+
+    def pin(self, user: User, column: RunColumn) -> ReferencePin:
+        """Make `column` its run's template's reference continuation; raise PinRefused if not."""
+        run = column.run
+        problem = self.pin_problem(user, run)
+        if not problem and (column.is_busy or not column.text):
+            problem = "Only a finished column with some text can be pinned."
+        if problem or run.template is None:
+            raise PinRefused(problem)
+        pin, _ = self.update_or_create(
+            template=run.template, defaults={"column": column, "pinned_by": user}
+        )
+        return pin
+
+    def unpin(self, user: User, template: PrefixTemplate) -> None:
+        """Remove `template`'s reference; raise PinRefused unless `user` may edit the template."""
+        if not template.can_edit(user):
+            raise PinRefused("Only those who may edit the template can remove its reference.")
+        self.filter(template=template).delete()
+
+    def shown_to(self, user: User, template: PrefixTemplate) -> ReferencePin | None:
+        """Return `template`'s pin if `user` may open its run (else None: the run is not theirs
+        to read, perhaps no longer shared with them)."""
+        from playground.runs.models import Run
+
+        pin: ReferencePin | None = (
+            self.filter(template=template, column__run__in=Run.objects.visible_to(user))
+            .select_related("column__run", "pinned_by")
+            .first()
+        )
+        return pin
+
+
 class ReferencePin(models.Model):
     """A template's reference continuation: one column of one run, pinned by a member."""
 
@@ -117,6 +175,8 @@ class ReferencePin(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     pinned_at = models.DateTimeField(auto_now=True)
+
+    objects = ReferencePinQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"reference of {self.template_id}: column {self.column_id}"

@@ -34,6 +34,7 @@ from . import (
     live,
     stops,
     streaming,
+    team_sharing,
     tools,
     verdict_page,
 )
@@ -63,9 +64,14 @@ from .tool_answers import (
 from .verdicts import Verdict, VerdictRefused
 
 
-def _get_run(request: AuthedRequest, code: UUID) -> Run:
-    """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden)."""
-    return get_object_or_404(Run.objects.for_user(request.user), code=code)
+def _get_run(request: AuthedRequest, code: UUID, *, to_read: bool = False) -> Run:
+    """Return the user's run `code`, or 404 (someone else's run is not found, not forbidden).
+
+    `to_read`: also a run shared with a team of theirs, for the pages that only read it
+    (docs/verdicts.md); streaming, Stop, Continue, Retry, Re-run and links stay the owner's.
+    """
+    runs = Run.objects.visible_to(request.user) if to_read else Run.objects.for_user(request.user)
+    return get_object_or_404(runs, code=code)
 
 
 def _run_context(run: Run, viewer: User | None = None) -> dict[str, Any]:
@@ -251,8 +257,9 @@ def stop_column(request: AuthedRequest, code: UUID, position: int) -> HttpRespon
 @require_GET
 def detail(request: AuthedRequest, code: UUID) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
-    run = _get_run(request, code)
-    return render(request, "runs/detail.html", _run_context(run, request.user))
+    run = _get_run(request, code, to_read=True)
+    context = {**_run_context(run, request.user), **team_sharing.share_context(request.user, run)}
+    return render(request, "runs/detail.html", context)
 
 
 @require_POST
@@ -274,7 +281,11 @@ def rerun(request: AuthedRequest, code: UUID) -> HttpResponse:
 def history(request: AuthedRequest) -> HttpResponse:
     Segment.objects.interrupt_abandoned()
     filters = HistoryFilters.from_query(request.GET)
-    runs = filters.apply(Run.objects.for_user(request.user)).with_judged(request.user)
+    runs = (
+        filters.apply(Run.objects.for_user(request.user))
+        .with_judged(request.user)
+        .select_related("team")
+    )
     page = Paginator(runs.with_summary(), 25).get_page(request.GET.get("page"))
     context = {"page": page, "filters": filters, **history_choices(request.user)}
     template = "runs/history.html#history-rows" if request.htmx else "runs/history.html"
@@ -297,9 +308,11 @@ def variables(request: AuthedRequest) -> HttpResponse:
     return render(request, "runs/compare.html#variables", context)
 
 
-def _get_column(request: AuthedRequest, code: UUID, position: int) -> RunColumn:
+def _get_column(
+    request: AuthedRequest, code: UUID, position: int, *, to_read: bool = False
+) -> RunColumn:
     """Return column `position` of the user's run `code`, with its segments, or 404."""
-    run = _get_run(request, code)
+    run = _get_run(request, code, to_read=to_read)
     return get_object_or_404(
         RunColumn.objects.select_related("run").prefetch_related("segments"),
         run=run,
@@ -425,7 +438,7 @@ def _blind_refusal(request: AuthedRequest, run: Run, what: str) -> HttpResponse 
 
 @require_GET
 def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     if refusal := _blind_refusal(request, column.run, "Inspect"):
         return refusal
     context = {"run": column.run, "column": column, "exchanges": tools.exchanges(column)}
@@ -434,7 +447,7 @@ def inspect(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
 
 @require_GET
 def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     if refusal := _blind_refusal(request, column.run, "View code"):
         return refusal
     segment = column.segment_list[0]
@@ -445,7 +458,7 @@ def code(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
 @require_GET
 def rendered(request: AuthedRequest, code: UUID, position: int) -> HttpResponse:
     """Return a finished column's text as sanitised Markdown (the column's Rendered view)."""
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     context = {"column": column, "busy": column.is_busy}
     if not column.is_busy:
         text = column.full_text + column.run.suffix
@@ -461,7 +474,7 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
     """Return a column as a file: its text (.txt), or its whole exchange minus the key (.json)."""
     if kind not in DOWNLOAD_TYPES:
         raise Http404("No such download.")
-    column = _get_column(request, code, position)
+    column = _get_column(request, code, position, to_read=True)
     if kind == "json" and (refusal := _blind_refusal(request, column.run, "the exchange")):
         return refusal
     if kind == "txt":
@@ -478,7 +491,7 @@ def download(request: AuthedRequest, code: UUID, position: int, kind: str) -> Ht
 
 @require_GET
 def diff(request: AuthedRequest, code: UUID) -> HttpResponse:
-    run = _get_run(request, code)
+    run = _get_run(request, code, to_read=True)
     if refusal := _blind_refusal(request, run, "Diff"):
         return refusal
     columns = list(run.columns.prefetch_related("segments").order_by("position"))
@@ -531,8 +544,12 @@ def upload_image(request: AuthedRequest) -> HttpResponse:
 
 @require_GET
 def image(request: AuthedRequest, code: UUID) -> HttpResponse:
-    """Return one of the user's uploaded images."""
-    upload = get_object_or_404(ImageUpload, user=request.user, code=code)
+    """Return an uploaded image: the user's own, or one in a run shared with them."""
+    upload = get_object_or_404(ImageUpload, code=code)
+    if upload.user_id != request.user.pk:
+        shared = Run.objects.visible_to(request.user).filter(user_id=upload.user_id)
+        if not shared.filter(turns__icontains=upload.reference).exists():
+            raise Http404("No such image.")
     response = HttpResponse(bytes(upload.data), content_type=upload.content_type)
     response["Cache-Control"] = "private, max-age=86400"
     response["X-Content-Type-Options"] = "nosniff"

@@ -18,9 +18,12 @@ from django_htmx.middleware import HtmxDetails
 from playground.accounts.models import Team, User
 from playground.keys import views
 from playground.keys.models import Credential, TeamBudget
+from playground.prompts.models import Visibility
 from playground.runs.models import Run
+from playground.runs.verdicts import Verdict
 from tests.keys.factories import SECRET, make_credential
 from tests.keys.team_helpers import TEAM_KEY
+from tests.prompts.factories import make_template
 from tests.runs.conftest import Sim
 from tests.streams import read_stream
 
@@ -100,7 +103,9 @@ def test_it_hides_the_key_from_error_reports(rf: RequestFactory, alice: User, na
 
 
 # Team credentials: a member runs with the team's key from every page they can reach, and the
-# key appears in none of them, in no export, on no share page, in no error and in no log line.
+# key appears in none of them, in no export, on no share page, in no error and in no log line;
+# nor on the pages a colleague reaches once the run is shared with the team (the run, its
+# Inspect and View code, the template's win table and reference continuation).
 TEAM_REPLACEMENT = "sim-TEAMREPLACED-Yw7Kp2Nc-9876543210"
 ECHO_PIECE = 8  # a leak of any eight consecutive characters of a key counts
 
@@ -172,6 +177,41 @@ def _member_pages_after_the_stream(client: Client, run: Run, team: Team) -> list
     return bodies
 
 
+def _colleague_pages(member: Client, colleague: Client, run: Run, team: Team) -> list[str]:
+    """The member shares the run with the team; a colleague opens it, pins a column of it to a
+    team template with a verdict on it, and reads that template's win table and reference."""
+    template = make_template(run.user, visibility=Visibility.TEAM, team=team)
+    Run.objects.filter(pk=run.pk).update(template=template)
+    share = reverse("runs:share_team", args=[run.code])
+    bodies = [
+        member.post(share, {"team": str(team.code), "action": "share"}, **HTMX).content.decode()
+    ]
+    Verdict.objects.create(run=run, user=run.user, ranking=[0, 1])
+    learned = reverse("runs:template_learned", args=[template.code])
+    pages = [
+        reverse("runs:detail", args=[run.code]),
+        reverse("runs:diff", args=[run.code]),
+        template.get_absolute_url(),
+        learned,
+    ]
+    for position in (0, 1):
+        pages += [
+            reverse("runs:inspect", args=[run.code, position]),
+            reverse("runs:code", args=[run.code, position]),
+            reverse("runs:download", args=[run.code, position, "json"]),
+        ]
+    responses = [colleague.get(page) for page in pages]
+    assert [response.status_code for response in responses] == [200] * len(pages)
+    bodies += [response.content.decode() for response in responses]
+    assert "$DEEPSEEK_API_KEY" in bodies[6] and "$DEEPSEEK_API_KEY" in bodies[9]
+    pin = colleague.post(reverse("runs:pin", args=[run.code, 0]), follow=True)
+    bodies += [pin.content.decode(), colleague.get(learned, **HTMX).content.decode()]
+    assert "Shared with you" in bodies[1] and "Pin as reference" in bodies[1]
+    assert "Which targets win" in bodies[4] and "deepseek-chat" in bodies[4]
+    assert "Reference continuation" in bodies[-1] and "pinned by alice" in bodies[-1]
+    return bodies
+
+
 def _owner_pages(client: Client, team: Team, credential: Credential) -> list[str]:
     replace = reverse("teamkeys:replace_key", args=[team.code, credential.code])
     return [
@@ -230,13 +270,14 @@ async def test_no_member_ever_receives_or_logs_the_team_key(
     @sync_to_async
     def after() -> list[str]:
         seen = _member_pages_after_the_stream(member, run, team)
+        seen += _colleague_pages(member, owner, run, team)
         seen += _owner_pages(owner, team, credential)
         seen += _refusals(member, team, credential, victor)
         return seen
 
     bodies += await after()
 
-    assert len(bodies) == 38
+    assert len(bodies) == 38 + 13
     stream = bodies[5]
     assert "col-0-end" in stream and "col-1-end" in stream
     assert any("Shared · DeepSeek · Acme team key" in body for body in bodies)

@@ -89,3 +89,7 @@ async def pool_in_use_once_settled(client: Any) -> int:
             return 0
         await asyncio.sleep(0.05)
     return connections_in_use(client)
+
+
+# Runs shared with a team, for the sharing, pin and win-table tests (tests/runs/team_runs.py).
+from tests.runs.team_runs import shared, team_template  # noqa: E402, F401  (fixtures, by name)
