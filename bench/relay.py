@@ -46,7 +46,10 @@ import uvloop
 from relay_report import PhaseStats, print_point, print_stop, summarise, upstream_sent
 from sseload import StreamResult, client_for, direct_stream, relay_run
 
-PG_URL = "postgres://postgres@127.0.0.1:5432/playground_bench_relay"
+# BENCH_RELAY_DB lets two people on one host bench side by side (the name must contain "bench").
+PG_URL = "postgres://postgres@127.0.0.1:5432/" + os.environ.get(
+    "BENCH_RELAY_DB", "playground_bench_relay"
+)
 COLUMNS = [
     ("deepseek", "deepseek-chat"),
     ("dashscope", "qwen-plus"),

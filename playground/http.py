@@ -100,7 +100,10 @@ def build_client(*, allow_private: bool) -> httpx.AsyncClient:
         # httpx-aiohttp hands `pool` to aiohttp as the bound on the whole connection set-up
         # (waiting for a slot and connecting), so it is as long as `connect`: at 5 s, a busy
         # process starting 100 runs at once failed a few connections (bench/relay.py).
-        timeout=httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0),
+        # No read timeout: the provider layer's deadlines (first token, stall, total: its
+        # exchange.py watchdog) bound every read already, and aiohttp re-armed its socket read
+        # timer on every chunk received (bench/relay.py --profile).
+        timeout=httpx.Timeout(connect=10.0, read=None, write=30.0, pool=10.0),
         follow_redirects=False,
     )
 

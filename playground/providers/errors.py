@@ -120,6 +120,10 @@ def scrub(text: str, api_key: str) -> str:
     """
     if not api_key:
         return text
+    # A streamed delta: one regex pass finds anything any step below would act on.
+    short = len(api_key) >= KEY_PIECE and len(text) < SHORT_TEXT
+    if short and _suspect_pattern(api_key).search(text) is None:
+        return text
     text = text.replace(api_key, "[key]")
     if len(api_key) < KEY_PIECE:
         return text
@@ -186,6 +190,14 @@ def _windows(api_key: str) -> frozenset[str]:
 def _pieces_pattern(api_key: str) -> re.Pattern[str]:
     """Return a regex that finds any 8-character piece of the key."""
     return re.compile("|".join(re.escape(window) for window in sorted(_windows(api_key))))
+
+
+@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
+def _suspect_pattern(api_key: str) -> re.Pattern[str]:
+    """Return a regex that finds whatever `scrub` could change: an 8-character piece of the key,
+    one of its base64 forms, or the start of an escape (the escaped forms are checked after)."""
+    literals = sorted(_windows(api_key) | _base64_forms(api_key)) + list(_ESCAPE_STARTS)
+    return re.compile("|".join(re.escape(literal) for literal in literals))
 
 
 @functools.lru_cache(maxsize=KEY_CACHE_SIZE)

@@ -90,12 +90,15 @@ class _Clock:
 
     def next_deadline(self) -> float:
         """Return the loop time by which the next piece of data must arrive."""
-        limits = [("total", self.start + self.deadlines.total)]
-        if self.streaming and not self.first_token:
-            limits.append(("first_token", self.start + self.deadlines.first_token))
-        elif self.streaming:
-            limits.append(("stall", self.last + self.deadlines.stall))
-        self.active, when = min(limits, key=lambda limit: limit[1])
+        # Called per streamed event: plain comparisons, no list of candidates to sort.
+        when, self.active = self.start + self.deadlines.total, "total"
+        if self.streaming:
+            if not self.first_token:
+                other, name = self.start + self.deadlines.first_token, "first_token"
+            else:
+                other, name = self.last + self.deadlines.stall, "stall"
+            if other < when:  # a tie goes to "total", as before
+                when, self.active = other, name
         return when
 
     def tick(self, *, token: bool) -> None:
@@ -228,7 +231,10 @@ class Exchange:
             yield self.parse_whole(await self.read(response, BODY_LIMIT))
             return
         decoder = self.format.decoder()
-        async for chunk in response.aiter_bytes():
+        # Without a content encoding there is nothing to decode: the raw chunks skip a layer of
+        # httpx's generators and its chunker per chunk.
+        encoded = response.headers.get("content-encoding", "identity") != "identity"
+        async for chunk in response.aiter_bytes() if encoded else response.aiter_raw():
             self.record(chunk)
             for event in decoder.feed(chunk):
                 self.units += 1
@@ -285,8 +291,11 @@ class Exchange:
     def absorb(self, batch: list[Item]) -> list[Event]:
         """Return the events to pass on from `batch`, updating the exchange's state."""
         events: list[Event] = []
-        tokens = False
+        tokens = active = False
         for item in batch:
+            # Only items that carry something count as activity: an Anthropic ping, a role-only
+            # chunk or a block boundary is as much a keep-alive as an SSE comment.
+            active = active or not isinstance(item, Marker)
             if item is Marker.DONE:
                 self.done = True
             elif item is Marker.MALFORMED:
@@ -306,9 +315,7 @@ class Exchange:
                 self.finish = item
             elif isinstance(item, ProviderError):
                 self.error, self.done = item, True
-        # Only events that carry something count as activity: an Anthropic ping, a role-only
-        # chunk or a block boundary is as much a keep-alive as an SSE comment.
-        if any(not isinstance(item, Marker) for item in batch):
+        if active:
             self.clock.tick(token=tokens)
         return events
 
