@@ -46,9 +46,10 @@ import uvloop
 from relay_report import PhaseStats, print_point, print_stop, summarise, upstream_sent
 from sseload import StreamResult, client_for, direct_stream, relay_run
 
-# BENCH_RELAY_DB lets two people on one host bench side by side (the name must contain "bench").
-PG_URL = "postgres://postgres@127.0.0.1:5432/" + os.environ.get(
-    "BENCH_RELAY_DB", "playground_bench_relay"
+# Its own database; BENCH_DATABASE_URL names another (a "bench" one) so that two benchmarks on
+# one machine do not delete each other's runs.
+PG_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/playground_bench_relay"
 )
 COLUMNS = [
     ("deepseek", "deepseek-chat"),

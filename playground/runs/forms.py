@@ -14,10 +14,11 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from playground.accounts.models import User
-from playground.keys.models import Credential
+from playground.keys.models import Credential, CredentialQuerySet
 from playground.prompts import schema
 from playground.prompts.forms import PromptFields, StopField, TurnRows, row_indexes
 from playground.providers.prompt import STOP_HELP
@@ -64,8 +65,33 @@ class PromptForm(PromptFields):
             self.fields[name].widget.attrs["rows"] = rows
 
 
+class CredentialField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A key chosen by its code; with `known` set, looked up there instead of by a query.
+
+    A run's targets each name a key: `bind_submission` loads every posted one in one query
+    (the same `usable_by` queryset) rather than one query per target row.
+    """
+
+    known: dict[str, Credential] | None = None
+
+    def to_python(self, value: Any) -> Credential | None:
+        if self.known is None or value in self.empty_values:
+            return cast("Credential | None", super().to_python(value))
+        try:
+            found = self.known.get(str(uuid.UUID(str(value))))
+        except ValueError:
+            found = None
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
+
+
 class TargetForm(forms.Form):
-    credential = forms.ModelChoiceField(
+    credential = CredentialField(
         queryset=Credential.objects.none(), to_field_name="code", empty_label="Choose a key…"
     )
     model = forms.CharField(max_length=200)
@@ -79,12 +105,15 @@ class TargetForm(forms.Form):
         help_text='Ask for response_format {"type": "json_object"} where the provider has it.',
     )
 
-    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, user: User, usable: CredentialQuerySet | None = None, **kwargs: Any
+    ) -> None:
+        """`usable`: the user's `Credential.objects.usable_by(user)`, when the caller has it."""
         super().__init__(*args, **kwargs)
         field = cast(
             "forms.ModelChoiceField[Credential]", self.fields["credential"]
         )  # declared above
-        field.queryset = Credential.objects.usable_by(user)
+        field.queryset = usable if usable is not None else Credential.objects.usable_by(user)
 
     def clean_model(self) -> str:
         return str(self.cleaned_data["model"]).strip()
@@ -123,10 +152,20 @@ class CompareSubmission:
 
 def bind_submission(data: QueryDict, user: User) -> CompareSubmission:
     """Return the compare form posted in `data`, with one bound form per posted row."""
+    usable = Credential.objects.usable_by(user)
     targets = [
-        TargetForm(data, prefix=f"t{index}", user=user)
+        TargetForm(data, prefix=f"t{index}", user=user, usable=usable)
         for index in row_indexes(data, "t", "credential")
     ]
+    codes = set()
+    for form in targets[:MAX_TARGETS]:
+        try:
+            codes.add(uuid.UUID(str(data.get(f"{form.prefix}-credential", ""))))
+        except ValueError:
+            continue
+    known = {str(credential.code): credential for credential in usable.filter(code__in=codes)}
+    for form in targets[:MAX_TARGETS]:  # past that the submission is refused anyway
+        cast("CredentialField", form.fields["credential"]).known = known
     variables = {
         key.removeprefix("var-"): value
         for key, value in data.items()

@@ -77,20 +77,38 @@ def run_slot(user_id: int, *, reopening: int | None = None) -> Iterator[None]:
 
     The one place the per-user run cap is checked, for a new run and for a run made live again
     (Continue, Retry: `reopening` is its pk, and a run that is live already takes no new slot).
-    Abandoned segments are swept first, so runs whose stream died or was never opened stop
-    counting (`Segment.objects.interrupt_abandoned`). Counting and the block's inserts run in
-    one transaction under the user's lock (playground/locks.py), so concurrent starts cannot
-    both see a free slot.
+    Abandoned segments are swept (`Segment.objects.interrupt_abandoned`), so runs whose stream
+    died or was never opened stop counting: for a new run only when it is at the cap (then it
+    counts again; below the cap the sweep changes nothing here, and every process sweeps every
+    few seconds).
+    Counting and the block's inserts run in one transaction under the user's lock
+    (playground/locks.py), so concurrent starts cannot both see a free slot.
     """
-    Segment.objects.interrupt_abandoned()
+    limit = settings.MAX_CONCURRENT_RUNS_PER_USER
     with transaction.atomic():
         hold_user_lock(Purpose.RUNS, user_id)
         live = Run.objects.filter(user_id=user_id).live()
-        if reopening is None or not live.filter(pk=reopening).exists():
-            limit = settings.MAX_CONCURRENT_RUNS_PER_USER
+        if reopening is not None:  # is the run live (takes no slot), or was it abandoned?
+            Segment.objects.interrupt_abandoned()
+            if not live.filter(pk=reopening).exists() and live.count() >= limit:
+                raise RunLimitReached(limit)
+        elif live.count() >= limit:
+            Segment.objects.interrupt_abandoned()
             if live.count() >= limit:
                 raise RunLimitReached(limit)
         yield
+
+
+def _keep_prefetched(instance: models.Model, name: str, objects: list[Any]) -> None:
+    """Keep `objects` as `instance`'s related `name`, as prefetch_related would have left them.
+
+    `instance.<name>.all()` then returns them without a query (Django's own prefetch cache).
+    """
+    queryset = getattr(instance, name).get_queryset()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = queryset
 
 
 def _reserve_team_use(run: Run) -> None:
@@ -211,25 +229,72 @@ class RunQuerySet(models.QuerySet["Run"]):
             )
             run.prompt = prompt
             run.save(force_insert=True)
-            for position, target in enumerate(targets):
-                credential = target["credential"]
-                column = RunColumn.objects.create(
-                    run=run,
-                    position=position,
-                    credential=credential,
-                    provider=credential.provider,
-                    credential_label=credential.label,
-                    dialect=credential.effective_dialect,
-                    base_url=credential.effective_base_url,
-                    is_simulator=credential.is_simulator,
-                    model=target["model"],
-                    overrides=target.get("overrides", {}),
-                )
-                Segment.objects.create(
-                    column=column, index=0, prefix=run.prefix, reasoning_prefix=run.reasoning_prefix
-                )
-            _reserve_team_use(run)
+            # Two INSERTs for all the columns and their segments (bulk_create sets the ids).
+            columns = RunColumn.objects.bulk_create(
+                [
+                    RunColumn(
+                        run=run,
+                        position=position,
+                        credential=target["credential"],
+                        provider=target["credential"].provider,
+                        credential_label=target["credential"].label,
+                        dialect=target["credential"].effective_dialect,
+                        base_url=target["credential"].effective_base_url,
+                        is_simulator=target["credential"].is_simulator,
+                        model=target["model"],
+                        overrides=target.get("overrides", {}),
+                    )
+                    for position, target in enumerate(targets)
+                ]
+            )
+            segments = Segment.objects.bulk_create(
+                [
+                    Segment(
+                        column=column,
+                        index=0,
+                        prefix=run.prefix,
+                        reasoning_prefix=run.reasoning_prefix,
+                    )
+                    for column in columns
+                ]
+            )
+            if any(target["credential"].team_id is not None for target in targets):
+                _reserve_team_use(run)
+        # The page's fragment shows these columns: kept on the run, no query needed to read them.
+        for column, segment in zip(columns, segments, strict=True):
+            _keep_prefetched(column, "segments", [segment])
+        _keep_prefetched(run, "columns", columns)
         return run
+
+    def claim_pending(self, run_pk: int, holder: str) -> list[int]:
+        """Atomically take run `run_pk`'s waiting segments for streaming by `holder`; return ids.
+
+        One conditional UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35) sets the status,
+        the start time and the lease (holder and first heartbeat) together, so two connections
+        racing for one run (an EventSource reconnect, a second tab, another process) never
+        both call the provider. A segment waiting longer than RUN_UNOPENED_GRACE_SECONDS is
+        left for the sweep, which marks it never opened (`Segment.objects.interrupt_abandoned`).
+        """
+        now = timezone.now()
+        grace_cutoff = now - timedelta(seconds=settings.RUN_UNOPENED_GRACE_SECONDS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Segment._meta.db_table}"
+                " SET status = %s, started_at = %s, holder = %s, heartbeat_at = %s"
+                " WHERE status = %s AND created_at >= %s AND column_id IN"
+                f" (SELECT id FROM {RunColumn._meta.db_table} WHERE run_id = %s)"
+                " RETURNING id",
+                [
+                    SegmentStatus.RUNNING,
+                    now,
+                    holder,
+                    now,
+                    SegmentStatus.PENDING,
+                    grace_cutoff,
+                    run_pk,
+                ],
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     def mark_interrupted(self) -> int:
         """Mark these runs and their unfinished segments interrupted; return how many runs."""
@@ -378,6 +443,14 @@ class Run(models.Model):
             ]
         )
 
+    def columns_with_segments(self) -> list[RunColumn]:
+        """Return the columns in order with their segments (kept from `start`, else queried)."""
+        if "columns" in getattr(self, "_prefetched_objects_cache", {}):
+            return list(self.columns.all())
+        return list(
+            RunColumn.objects.filter(run=self).prefetch_related("segments").order_by("position")
+        )
+
     def column_verdicts(self) -> dict[int, ColumnVerdict]:
         """Return each column's verdict by position, read from its last segment."""
         last: dict[int, ColumnVerdict] = {}
@@ -387,24 +460,8 @@ class Run(models.Model):
         return last
 
     def claim_pending_segments(self, holder: str) -> list[int]:
-        """Atomically take this run's waiting segments for streaming by `holder`; return ids.
-
-        One conditional UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35) sets the status,
-        the start time and the lease (holder and first heartbeat) together, so two connections
-        racing for one run (an EventSource reconnect, a second tab, another process) never
-        both call the provider.
-        """
-        now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Segment._meta.db_table}"
-                " SET status = %s, started_at = %s, holder = %s, heartbeat_at = %s"
-                " WHERE status = %s AND column_id IN"
-                f" (SELECT id FROM {RunColumn._meta.db_table} WHERE run_id = %s)"
-                " RETURNING id",
-                [SegmentStatus.RUNNING, now, holder, now, SegmentStatus.PENDING, self.pk],
-            )
-            return [row[0] for row in cursor.fetchall()]
+        """Atomically take this run's waiting segments for streaming by `holder`; return ids."""
+        return Run.objects.claim_pending(self.pk, holder)
 
     def requeue(self, action: Callable[[], object]) -> None:
         """Queue a segment with `action` (Continue, Retry) and mark the run running again.

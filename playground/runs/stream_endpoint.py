@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from collections.abc import AsyncGenerator
 from urllib.parse import parse_qs, urlsplit
@@ -23,12 +24,13 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import close_old_connections, connection
+from django.db.models import Exists
 from django.http.cookie import parse_cookie
 from django.utils import timezone
 
 from playground.bodylimit import Receive, Scope, Send
 
-from . import live, stops, stream_tokens
+from . import live, stops, stream_tokens, streaming
 from .models import Run
 
 STREAM_PATH = re.compile(r"/runs/(?P<code>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/stream/")
@@ -103,12 +105,26 @@ def _session_key(scope: Scope) -> str:
 
 
 def _still_signed_in(grant: stream_tokens.StreamGrant, session_key: str) -> bool:
-    """Return whether the session is still live and the run still its owner's (sync)."""
+    """Return whether the session is still live and the run still its owner's (sync).
+
+    One query: the run's row, with the session's as an EXISTS.
+    """
+    session_live = Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
+    owned = Run.objects.filter(pk=grant.run_pk, user_id=grant.user_id)
+    return owned.filter(Exists(session_live)).exists()
+
+
+def _plan_if_signed_in(
+    grant: stream_tokens.StreamGrant, session_key: str
+) -> streaming.StreamPlan | None:
+    """Plan the stream (claim its segments) if the session is still signed in, else None.
+
+    Sync, in one worker thread; the connection is closed (back to the pool) either way.
+    """
     try:
-        session_live = Session.objects.filter(
-            session_key=session_key, expire_date__gt=timezone.now()
-        ).exists()
-        return session_live and Run.objects.filter(pk=grant.run_pk, user_id=grant.user_id).exists()
+        if not _still_signed_in(grant, session_key):
+            return None
+        return streaming.plan_stream(grant.run_pk, grant.user_id)
     finally:
         connection.close()
 
@@ -116,34 +132,40 @@ def _still_signed_in(grant: stream_tokens.StreamGrant, session_key: str) -> bool
 async def _stream(
     grant: stream_tokens.StreamGrant, session_key: str, receive: Receive, send: Send
 ) -> bool:
-    from .views import stream_body
+    from .views import abandon, open_stream, stream_body
 
     # A thread of its own for this request's thread-sensitive work (the run's claim and save),
     # as Django gives each request; without it they would queue on one process-wide thread.
     async with ThreadSensitiveContext():
-        # One query for what the session middleware and the view would have looked up: a
-        # signed-out session (or a deleted run) goes to Django, which answers as it always did.
-        if not await sync_to_async(_still_signed_in)(grant, session_key):
+        # One thread hop for what the session middleware and the view would have looked up (one
+        # query) and the claim: a signed-out session (or a deleted run) claims nothing and goes
+        # to Django, which answers as it always did.
+        plan = functools.partial(_plan_if_signed_in, grant, session_key)
+        opened = await open_stream(grant.code, plan)
+        if opened is None:
             return False
         headers = [
             (b"content-type", b"text/event-stream"),
             (b"x-accel-buffering", b"no"),
             *_security_headers(),
         ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        body = stream_body(grant.run_pk, grant.code, grant.user_id)
-        sender = asyncio.ensure_future(_send_body(body, send))
-        listener = asyncio.ensure_future(_disconnected(receive))
         try:
-            await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            body = stream_body(grant.run_pk, grant.code, grant.user_id, opened)
+            sender = asyncio.ensure_future(_send_body(body, send))
+            listener = asyncio.ensure_future(_disconnected(receive))
+            try:
+                await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                # The browser left (or the server is stopping us): cancelling the sender closes
+                # the relay, which cancels the upstream requests and saves what arrived.
+                for task in (sender, listener):
+                    task.cancel()
+                for task in (sender, listener):
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
-            # The browser left (or the server is stopping us): cancelling the sender closes the
-            # relay, which cancels the upstream requests and saves what arrived.
-            for task in (sender, listener):
-                task.cancel()
-            for task in (sender, listener):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await abandon(opened)  # the body never began: its claimed segments saved stopped
             await sync_to_async(close_old_connections)()
     return True
 

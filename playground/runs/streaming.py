@@ -44,6 +44,8 @@ from .tool_calls import calls_to_json, live_arguments, live_call
 
 ImageResolver = Callable[[str], str]
 
+LIVE_STATUSES = frozenset({SegmentStatus.PENDING, SegmentStatus.RUNNING})
+
 
 def keep_reference(url: str) -> str:
     return url
@@ -71,7 +73,9 @@ def upload_resolver(run: Run) -> ImageResolver:
     ]
     uploads = {
         str(upload.code): upload.data_url()
-        for upload in ImageUpload.objects.filter(user_id=run.user_id, code__in=codes)
+        for upload in (
+            ImageUpload.objects.filter(user_id=run.user_id, code__in=codes) if codes else ()
+        )
     }
 
     def resolve(url: str) -> str:
@@ -184,24 +188,44 @@ def _job_for(run: Run, column: RunColumn, segment: Segment, images: ImageResolve
 def plan_stream(run_pk: int, viewer_id: int | None = None) -> StreamPlan:
     """Claim the run's waiting segments and build a job for each (sync; closes the DB).
 
-    Segments abandoned by a dead process are swept first, so a reconnect finds them saved.
+    Four statements when there is something to stream: the claim, the claimed segments with
+    their run, columns and keys, the columns' verdicts, and the notes when a column has any.
+    Segments abandoned by a dead process are swept (`interrupt_abandoned`) when the claim got
+    nothing (a reconnect then replays them as saved) or when another column of the run still
+    looks live; a new run needs no sweep, and the process's sweeper runs every few seconds.
     """
     try:
-        Segment.objects.interrupt_abandoned()
-        run = Run.objects.get(pk=run_pk)
-        claimed = run.claim_pending_segments(process_id())
-        segments = Segment.objects.filter(pk__in=claimed).select_related(
-            "column", "column__credential"
+        claimed = Run.objects.claim_pending(run_pk, process_id())
+        segments = list(
+            Segment.objects.filter(pk__in=claimed)
+            .select_related("column", "column__credential", "column__run")
+            .order_by()  # sorted below: the model's ORDER BY (by column) costs a join
         )
-        plan = StreamPlan(run=run, columns={}, segments={}, column_count=run.columns.count())
+        segments.sort(key=lambda segment: segment.column.position)
+        run = segments[0].column.run if segments else Run.objects.get(pk=run_pk)
+        verdicts = run.column_verdicts()
+        streamed = {segment.column.position for segment in segments}
+        others_live = any(
+            verdict.status in LIVE_STATUSES
+            for position, verdict in verdicts.items()
+            if position not in streamed
+        )
+        if (not claimed or others_live) and Segment.objects.interrupt_abandoned():
+            verdicts = run.column_verdicts()
+        plan = StreamPlan(run=run, columns={}, segments={}, column_count=len(verdicts))
         images = upload_resolver(run) if claimed else keep_reference
+        noted = []
         for segment in segments:
             column = segment.column
+            column.run = run  # one Run object for the whole plan
             plan.columns[column.position] = column
             plan.segments[column.position] = segment
+            before = segment.notes
             plan.jobs.append(_job_for(run, column, segment, images))
-        Segment.objects.bulk_update(list(plan.segments.values()), ["notes"])
-        verdicts = run.column_verdicts()
+            if segment.notes != before:
+                noted.append(segment)
+        if noted:
+            Segment.objects.bulk_update(noted, ["notes"])
         plan.settled = {pos: v for pos, v in verdicts.items() if pos not in plan.segments}
         if run.tools and plan.settled:
             plan.waiting = {

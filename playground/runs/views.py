@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -80,9 +82,7 @@ def _run_context(run: Run, viewer: User | None = None) -> dict[str, Any]:
     A blind run shows its columns in `blind_order`, and without names (`blinded`) until the
     viewer's verdict (docs/verdicts.md).
     """
-    columns = run.in_blind_order(
-        RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
-    )
+    columns = run.in_blind_order(run.columns_with_segments())
     blinded = run.hides_names_from(viewer.pk if viewer is not None else None)
     context = {"run": run, "columns": columns, "summary": summarize(columns), "blinded": blinded}
     if viewer is not None:
@@ -155,40 +155,85 @@ async def stream(request: AuthedRequest, code: UUID) -> StreamingHttpResponse:
     return _sse_response(stream_body(run.pk, str(run.code), user.pk))
 
 
+@dataclass(eq=False)
+class Opened:
+    """A stream whose segments are claimed (`plan`), with the opening a Stop waits at."""
+
+    waiting: live.Opening
+    plan: streaming.StreamPlan
+    started: bool = False  # set once a relay (which saves the run) or a replay took it over
+
+
+async def open_stream(code: str, plan: Callable[[], streaming.StreamPlan | None]) -> Opened | None:
+    """Note the stream's opening, then run `plan` in a worker thread: one thread hop.
+
+    `plan` claims the run's segments (`streaming.plan_stream`), or returns None to refuse the
+    stream (then nothing was claimed). Cancelled meanwhile (the browser left), the claim still
+    finishes in its thread: its segments are then saved stopped, never left "running".
+    """
+    waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
+    try:
+        planning = asyncio.ensure_future(sync_to_async(plan)())
+        try:
+            planned = await asyncio.shield(planning)
+        except asyncio.CancelledError:
+            planned = await planning
+            if planned is not None:
+                await streaming.save_outcomes(planned, streaming.unstarted_outcomes(planned))
+            raise
+    except BaseException:
+        live.close_opening(waiting)
+        raise
+    if planned is None:
+        live.close_opening(waiting)
+        return None
+    return Opened(waiting, planned)
+
+
+async def abandon(opened: Opened) -> None:
+    """Close the opening; if no relay took its claimed segments, save them stopped. Idempotent."""
+    live.close_opening(opened.waiting)
+    if not opened.started:
+        opened.started = True
+        plan = opened.plan
+        if plan.segments:
+            await streaming.save_outcomes(plan, streaming.unstarted_outcomes(plan))
+
+
 async def stream_body(
-    run_pk: int, code: str, viewer_id: int | None = None
+    run_pk: int, code: str, viewer_id: int | None = None, opened: Opened | None = None
 ) -> AsyncGenerator[str, None]:
     """Yield the event stream of run `run_pk` (`code`): stream what waits, or replay it.
 
     `viewer_id` is who reads it (None: the run's owner); a blind run's frames name no target
-    until that viewer's verdict (docs/verdicts.md).
+    until that viewer's verdict (docs/verdicts.md). `opened`: the stream's segments already
+    claimed (`open_stream`, by the stream endpoint, which claims them in the same thread hop as
+    its session check); else they are claimed here.
     """
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
-    yield OPEN_FRAME
-    waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
     try:
-        planning = asyncio.ensure_future(sync_to_async(streaming.plan_stream)(run_pk, viewer_id))
-        try:
-            plan = await asyncio.shield(planning)
-        except asyncio.CancelledError:
-            # Gone while its segments were being claimed: the claim finishes in its thread
-            # regardless, so wait for it and save those segments as stopped, never "running".
-            plan = await planning
-            await streaming.save_outcomes(plan, streaming.unstarted_outcomes(plan))
-            raise
+        yield OPEN_FRAME
+        if opened is None:
+            opened = await open_stream(
+                code, functools.partial(streaming.plan_stream, run_pk, viewer_id)
+            )
+            assert opened is not None  # plan_stream always plans
+        waiting, plan = opened.waiting, opened.plan
         if plan.jobs:
             frames = _relay_body(plan, streaming.relay_for(plan, get_client), waiting)
         else:
             live.close_opening(waiting)
             await _settle(run_pk)
             frames = await sync_to_async(replay_frames)(run_pk, viewer_id)
+        opened.started = True
         async with aclosing(frames):  # closing this stream closes the relay, which saves the run
             async for frame in frames:
                 if frame != OPEN_FRAME:
                     yield frame
     finally:
-        live.close_opening(waiting)
+        if opened is not None:
+            await abandon(opened)  # gone before the relay began: its segments saved stopped
 
 
 async def _settle(run_pk: int, timeout: float = 3.0) -> None:
