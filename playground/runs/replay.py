@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from .models import Run, RunColumn, summarize
 from .relay import OPEN_FRAME, format_event
 from .templatetags.run_tags import segment_metrics
+from .tool_answers import waits_for_results
 
 
 def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[str, None]:
@@ -45,6 +46,7 @@ def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[s
             "status": run.state,
             "summary": summarize(columns),
             "column_count": len(columns),
+            "answerable": any(waits_for_results(column.last_segment) for column in columns),
             "blinded": blinded,
             "verdict_loader": True,
         },

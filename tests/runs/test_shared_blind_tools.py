@@ -1,0 +1,133 @@
+"""Where verdicts, sharing and tool answers meet (issues 15 and 17 together).
+
+A teammate on a run shared with them is offered no Answer / Answer all they cannot use, and
+their POSTs to those URLs answer 404; a blind run's answer form carries no provider's call id
+(a call id's shape names its provider: Anthropic's start "toolu_"); a refused "Answer all"
+re-renders the run for its viewer (names and verdict kept); a replayed run that waits for tool
+results still offers "Answer all".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.test import Client
+
+from playground.accounts.models import Team, User
+from playground.providers.prompt import tool_to_json
+from playground.runs.models import Run, RunColumn, Segment
+from playground.runs.replay import replay_frames
+from playground.runs.verdicts import Verdict
+from tests.runs.conftest import Sim, make_sim_credential, start_run
+from tests.runs.test_tool_call_columns import ASK, CONVERT, WEATHER
+from tests.runs.test_tool_answers import CANNED
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+# Anthropic's call ids start "toolu_01"; DeepSeek's "call_0_": either tells the provider.
+CALL_ID = "toolu_01TellsTheProviderAway"
+CALL = {"id": CALL_ID, "name": "get_weather", "arguments": '{"location": "Paris"}'}
+
+
+def _client(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _run_with_calls(
+    user: User, sim: Sim, *, tools: list[Any] = CANNED, blind: bool = False, team: Team | None = None
+) -> Run:
+    """Return a finished two-column run of `user` whose columns ended with a call each."""
+    targets = [
+        (make_sim_credential(user, sim, "anthropic"), "claude-sonnet-4-5"),
+        (make_sim_credential(user, sim, "deepseek"), "deepseek-chat"),
+    ]
+    run = start_run(user, targets, prefix="", turns=ASK, tools=tools)
+    Segment.objects.filter(column__run=run).update(
+        status="done", finish_reason="tool_calls", tool_calls=[CALL]
+    )
+    run.refresh_status()
+    run.blind, run.team = blind, team
+    run.save(update_fields=["blind", "team"])
+    return run
+
+
+def test_a_teammate_is_offered_no_answer_and_cannot_post_one(
+    alice: User, bob: User, team: Team, sim: Sim
+) -> None:
+    run = _run_with_calls(alice, sim, team=team)
+    owner_page = _client(alice).get(f"/runs/{run.code}/").content.decode()
+    assert f"/runs/{run.code}/answer-all/" in owner_page
+    assert f"/runs/{run.code}/columns/0/answer/" in owner_page
+
+    bob_client = _client(bob)
+    page = bob_client.get(f"/runs/{run.code}/").content.decode()
+    assert "get_weather" in page  # the calls are shown to the teammate
+    assert f"/runs/{run.code}/answer-all/" not in page
+    assert "/answer/" not in page
+    assert "Answer the call" not in page
+    for url in (
+        f"/runs/{run.code}/answer-all/",
+        f"/runs/{run.code}/columns/0/answer/",
+        f"/runs/{run.code}/columns/0/continue/",
+        f"/runs/{run.code}/columns/0/segments/0/retry/",
+        f"/runs/{run.code}/columns/0/stop/",
+        f"/runs/{run.code}/stop/",
+        f"/runs/{run.code}/rerun/",
+    ):
+        response = bob_client.post(url, {"result-1": "sunny"}, **HTMX)
+        assert response.status_code == 404, url
+    assert Segment.objects.filter(column__run=run).count() == 2
+    response = bob_client.post(f"/runs/{run.code}/verdict/", {"rank-0": "1"}, **HTMX)
+    assert response.status_code == 200
+    assert Verdict.objects.get(run=run, user=bob).ranking == [0]
+
+
+def test_a_blind_runs_answer_form_carries_no_call_id_and_still_answers(
+    alice: User, sim: Sim
+) -> None:
+    run = _run_with_calls(alice, sim, blind=True)
+    client = _client(alice)
+    page = client.get(f"/runs/{run.code}/").content.decode()
+    assert "Answer the call" in page
+    assert "toolu_" not in page
+    # The form's fields are numbered by call; the typed result goes to that call's id.
+    position = 1
+    response = client.post(
+        f"/runs/{run.code}/columns/{position}/answer/", {"result-1": "light rain"}, **HTMX
+    )
+    assert response.status_code == 200
+    assert "toolu_" not in response.content.decode()
+    answer = Segment.objects.get(column__run=run, column__position=position, index=1)
+    assert answer.tool_results == [{"call_id": CALL_ID, "content": "light rain"}]
+
+
+def test_a_refused_answer_all_keeps_the_names_and_the_verdict_of_its_viewer(
+    alice: User, sim: Sim
+) -> None:
+    no_canned = [tool_to_json(WEATHER), tool_to_json(CONVERT)]
+    run = _run_with_calls(alice, sim, tools=no_canned, blind=True)
+    Verdict.objects.record(run, alice, [0], "")
+    response = _client(alice).post(f"/runs/{run.code}/answer-all/", **HTMX)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "No canned result for get_weather" in page
+    assert "claude-sonnet-4-5" in page  # judged: the names stay shown
+    assert "Your verdict" in page  # and the verdict card stays under the columns
+
+
+def test_a_replayed_run_waiting_for_results_still_offers_answer_all(
+    alice: User, sim: Sim
+) -> None:
+    run = _run_with_calls(alice, sim)
+    assert RunColumn.objects.filter(run=run).count() == 2
+
+    replay = replay_frames(run.pk)  # reads the run now; the frames are yielded after
+
+    async def collect() -> list[str]:
+        return [frame async for frame in replay]
+
+    frames = asyncio.run(collect())
+    done = next(frame for frame in frames if frame.startswith("event: run-done"))
+    assert f"/runs/{run.code}/answer-all/" in done
