@@ -10,6 +10,8 @@ results still offers "Answer all".
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from typing import Any
 
 from django.test import Client
@@ -21,7 +23,10 @@ from playground.runs.replay import replay_frames
 from playground.runs.verdicts import Verdict
 from tests.runs.conftest import Sim, make_sim_credential, start_run
 from tests.runs.test_tool_call_columns import ASK, CONVERT, WEATHER
+from tests.runs.test_prompt_round_trip import _form_fields
 from tests.runs.test_tool_answers import CANNED
+from tests.runs.test_tool_preflight import TRIP
+from tests.runs.test_tool_preflight import WEATHER as STRICT_WEATHER
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Anthropic's call ids start "toolu_01"; DeepSeek's "call_0_": either tells the provider.
@@ -131,3 +136,39 @@ def test_a_replayed_run_waiting_for_results_still_offers_answer_all(
     frames = asyncio.run(collect())
     done = next(frame for frame in frames if frame.startswith("event: run-done"))
     assert f"/runs/{run.code}/answer-all/" in done
+
+
+def _blind_start(client: Client, credential: Any, tools: list[dict[str, Any]]) -> Any:
+    fields = _form_fields(client.get("/runs/").content.decode(), "compare-form")
+    fields = {key: value for key, value in fields.items() if not key.startswith("t1-")}
+    fields.update(
+        {
+            "turns-0-role": "user",
+            "turns-0-content": "What's the weather in Paris?",
+            "prefix": "",
+            "tools": json.dumps(tools),
+            "tool_choice": "auto",
+            "t0-credential": str(credential.code),
+            "t0-model": "deepseek-chat",
+            "blind": "on",
+        }
+    )
+    return client.post("/runs/new/", fields, **HTMX)
+
+
+def test_a_blind_start_refused_by_the_tool_preflight_keeps_the_form_then_redirects(
+    alice: User, sim: Sim
+) -> None:
+    client = _client(alice)
+    deepseek = make_sim_credential(alice, sim, "deepseek")
+    response = _blind_start(client, deepseek, [STRICT_WEATHER, TRIP])
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "cannot use strict mode on DeepSeek" in page
+    assert re.search(r'<input[^>]*name="blind"[^>]*checked', page)
+    assert not Run.objects.exists()
+    response = _blind_start(client, deepseek, [STRICT_WEATHER])
+    assert response.status_code == 200
+    run = Run.objects.get()
+    assert run.blind
+    assert response["HX-Redirect"] == f"/runs/{run.code}/"
