@@ -172,3 +172,21 @@ def test_a_blind_start_refused_by_the_tool_preflight_keeps_the_form_then_redirec
     run = Run.objects.get()
     assert run.blind
     assert response["HX-Redirect"] == f"/runs/{run.code}/"
+
+
+def test_a_blind_run_marks_no_column_by_its_notes(alice: User, sim: Sim) -> None:
+    # Tools give every column but DeepSeek's a note ("strict" was not sent): a column marked
+    # "1 note" and one not would tell the DeepSeek column apart before the verdict.
+    run = _run_with_calls(alice, sim, blind=True)
+    strict_note = 'Anthropic has no strict function mode here; "strict" was not sent.'
+    Segment.objects.filter(column__run=run, column__provider="anthropic").update(
+        notes=[strict_note]
+    )
+    client = _client(alice)
+    page = client.get(f"/runs/{run.code}/").content.decode()
+    assert "about this target" not in page
+    assert "strict" not in page.split('class="columns"')[1].split("verdict-")[0]
+    assert "Notes about the targets show after your verdict" in page
+    Verdict.objects.record(run, alice, [0], "")
+    page = client.get(f"/runs/{run.code}/").content.decode()
+    assert "no strict function mode here" in page
