@@ -4,7 +4,8 @@ A teammate on a run shared with them is offered no Answer / Answer all they cann
 their POSTs to those URLs answer 404; a blind run's answer form carries no provider's call id
 (a call id's shape names its provider: Anthropic's start "toolu_"); a refused "Answer all"
 re-renders the run for its viewer (names and verdict kept); a replayed run that waits for tool
-results still offers "Answer all".
+results still offers "Answer all"; a blind start refused by the tools preflight keeps the form
+(422, Blind still ticked); a blind run marks no column by its notes.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from playground.runs.models import Run, RunColumn, Segment
 from playground.runs.replay import replay_frames
 from playground.runs.verdicts import Verdict
 from tests.runs.conftest import Sim, make_sim_credential, start_run
-from tests.runs.test_tool_call_columns import ASK, CONVERT, WEATHER
 from tests.runs.test_prompt_round_trip import _form_fields
 from tests.runs.test_tool_answers import CANNED
+from tests.runs.test_tool_call_columns import ASK, CONVERT, WEATHER
 from tests.runs.test_tool_preflight import TRIP
 from tests.runs.test_tool_preflight import WEATHER as STRICT_WEATHER
 
@@ -41,7 +42,12 @@ def _client(user: User) -> Client:
 
 
 def _run_with_calls(
-    user: User, sim: Sim, *, tools: list[Any] = CANNED, blind: bool = False, team: Team | None = None
+    user: User,
+    sim: Sim,
+    *,
+    tools: list[Any] = CANNED,
+    blind: bool = False,
+    team: Team | None = None,
 ) -> Run:
     """Return a finished two-column run of `user` whose columns ended with a call each."""
     targets = [
@@ -122,9 +128,7 @@ def test_a_refused_answer_all_keeps_the_names_and_the_verdict_of_its_viewer(
     assert "Your verdict" in page  # and the verdict card stays under the columns
 
 
-def test_a_replayed_run_waiting_for_results_still_offers_answer_all(
-    alice: User, sim: Sim
-) -> None:
+def test_a_replayed_run_waiting_for_results_still_offers_answer_all(alice: User, sim: Sim) -> None:
     run = _run_with_calls(alice, sim)
     assert RunColumn.objects.filter(run=run).count() == 2
 
