@@ -103,8 +103,14 @@ def test_a_blind_runs_answer_form_carries_no_call_id_and_still_answers(
     page = client.get(f"/runs/{run.code}/").content.decode()
     assert "Answer the call" in page
     assert "toolu_" not in page
-    # The form's fields are numbered by call; the typed result goes to that call's id.
     position = 1
+    # Without htmx, an empty result answers the run's page with the message (422).
+    response = client.post(f"/runs/{run.code}/columns/{position}/answer/", {"result-1": " "})
+    assert response.status_code == 422
+    refused = response.content.decode()
+    assert "The result for call 1 (get_weather) is empty" in refused
+    assert "toolu_" not in refused and "claude" not in refused
+    # The form's fields are numbered by call; the typed result goes to that call's id.
     response = client.post(
         f"/runs/{run.code}/columns/{position}/answer/", {"result-1": "light rain"}, **HTMX
     )
