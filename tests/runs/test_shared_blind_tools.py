@@ -15,19 +15,23 @@ import json
 import re
 from typing import Any
 
+import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 
 from playground.accounts.models import Team, User
-from playground.providers.prompt import tool_to_json
+from playground.providers.prompt import Prompt, tool_to_json
 from playground.runs.models import Run, RunColumn, Segment
 from playground.runs.replay import replay_frames
 from playground.runs.verdicts import Verdict
+from tests.prompts.factories import make_template
 from tests.runs.conftest import Sim, make_sim_credential, start_run
 from tests.runs.test_prompt_round_trip import _form_fields
 from tests.runs.test_tool_answers import CANNED
 from tests.runs.test_tool_call_columns import ASK, CONVERT, WEATHER
 from tests.runs.test_tool_preflight import TRIP
 from tests.runs.test_tool_preflight import WEATHER as STRICT_WEATHER
+from tests.streams import data_of, read_stream
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # Anthropic's call ids start "toolu_01"; DeepSeek's "call_0_": either tells the provider.
@@ -200,3 +204,29 @@ def test_a_blind_run_marks_no_column_by_its_notes(alice: User, sim: Sim) -> None
     Verdict.objects.record(run, alice, [0], "")
     page = client.get(f"/runs/{run.code}/").content.decode()
     assert "no strict function mode here" in page
+
+
+@pytest.mark.anyio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("close_upstream")
+async def test_a_streamed_column_of_a_template_run_offers_pin_as_reference(
+    async_client: Any, alice: User, sim: Sim
+) -> None:
+    # After Compare, Continue or Answer the column ends in the stream: the pin is offered there,
+    # as on the run page, to a reader who may edit the template.
+    def start() -> Run:
+        template = make_template(alice)
+        credential = make_sim_credential(alice, sim, "deepseek")
+        return Run.objects.start(
+            user=alice,
+            prompt=Prompt(prefix="Once upon a time"),
+            targets=[{"credential": credential, "model": "deepseek-chat", "overrides": {}}],
+            template=template,
+        )
+
+    run = await sync_to_async(start)()
+    await async_client.aforce_login(alice)
+    body = await read_stream(async_client, run)
+    assert "Pin as reference" in data_of(body, "col-0-end")
+    replayed = await read_stream(async_client, run)
+    assert "Pin as reference" in data_of(replayed, "col-0-end")
