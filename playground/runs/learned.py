@@ -44,17 +44,12 @@ def _learned(
         "table": win_table(template, request.user, revision),
         "pin": pin,
         "pin_column": column,
-        "pin_names_hidden": column is not None and _names_hidden(request, column.run),
+        "pin_names_hidden": column is not None and column.run.hides_names_from(request.user.pk),
         "can_edit": template.can_edit(request.user),
         **extra,
     }
     name = "runs/learned.html#learned" if request.htmx else "runs/learned.html"
     return render(request, name, context, status=status)
-
-
-def _names_hidden(request: AuthedRequest, run: Run) -> bool:
-    """Return whether `run` is blind and the viewer has not judged it (no target names)."""
-    return run.blind and not run.verdicts.filter(user=request.user).exists()
 
 
 @require_GET

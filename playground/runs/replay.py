@@ -11,9 +11,13 @@ from collections.abc import AsyncGenerator
 
 from django.template.loader import render_to_string
 
+from playground.accounts.models import User
+
 from .models import Run, RunColumn, summarize
 from .relay import OPEN_FRAME, format_event
 from .templatetags.run_tags import segment_metrics
+from .tool_answers import waits_for_results
+from .verdicts import ReferencePin
 
 
 def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[str, None]:
@@ -23,7 +27,10 @@ def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[s
     (docs/verdicts.md).
     """
     run = Run.objects.get(pk=run_pk)
-    blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
+    reader_id = viewer_id if viewer_id is not None else run.user_id
+    blinded = run.hides_names_from(reader_id)
+    reader = User.objects.filter(pk=reader_id).first() if run.template_id else None
+    pin_offer = ReferencePin.objects.offer(reader, run) if reader else {}
     columns = RunColumn.objects.filter(run=run).prefetch_related("segments").order_by("position")
     frames = [OPEN_FRAME]
     for column in columns:
@@ -31,7 +38,8 @@ def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[s
         last = column.last_segment
         body = render_to_string("runs/_column.html#column-body", context)
         end = render_to_string(
-            "runs/_column.html#column-end", {**context, "segment": last, "oob": True}
+            "runs/_column.html#column-end",
+            {**context, **pin_offer, "segment": last, "oob": True},
         )
         frames += [
             format_event(f"col-{column.position}-body", body),
@@ -45,6 +53,7 @@ def replay_frames(run_pk: int, viewer_id: int | None = None) -> AsyncGenerator[s
             "status": run.state,
             "summary": summarize(columns),
             "column_count": len(columns),
+            "answerable": any(waits_for_results(column.last_segment) for column in columns),
             "blinded": blinded,
             "verdict_loader": True,
         },

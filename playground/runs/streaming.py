@@ -20,6 +20,7 @@ from django.db import close_old_connections, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from playground.accounts.models import User
 from playground.providers import (
     CompletionRequest,
     Deadlines,
@@ -41,6 +42,7 @@ from .summary import ColumnVerdict, RunSummary
 from .team_keys import gate_team_column, settle_team_use
 from .tool_answers import rounds_of, waits_for_results
 from .tool_calls import calls_to_json, live_arguments, live_call
+from .verdicts import ReferencePin
 
 ImageResolver = Callable[[str], str]
 
@@ -151,6 +153,8 @@ class StreamPlan:
     # Blind mode: the frames name no provider or model until the reader's verdict
     # (docs/verdicts.md); the reader is the run's owner unless `plan_stream` was told otherwise.
     blinded: bool = False
+    # "Pin as reference" on the columns that end, for the reader (ReferencePin.objects.offer).
+    pin_offer: dict[str, object] = field(default_factory=dict)
 
 
 def _max_tokens_note(column: RunColumn, request: CompletionRequest) -> list[str]:
@@ -233,7 +237,11 @@ def plan_stream(run_pk: int, viewer_id: int | None = None) -> StreamPlan:
                 for column in run.columns.prefetch_related("segments")
                 if column.position in plan.settled and waits_for_results(column.last_segment)
             }
-        plan.blinded = run.hides_names_from(viewer_id if viewer_id is not None else run.user_id)
+        reader_id = viewer_id if viewer_id is not None else run.user_id
+        plan.blinded = run.hides_names_from(reader_id)
+        if run.template_id is not None and plan.jobs:
+            reader = User.objects.filter(pk=reader_id).first()
+            plan.pin_offer = ReferencePin.objects.offer(reader, run) if reader else {}
         return plan
     finally:
         connection.close()
@@ -426,6 +434,7 @@ class HtmlRenderer:
                 "segment": segment,
                 "oob": True,
                 "blinded": self.plan.blinded,
+                **self.plan.pin_offer,
             },
         )
 

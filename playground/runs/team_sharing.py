@@ -23,19 +23,11 @@ from .verdicts import ReferencePin
 def share_context(user: User, run: Run) -> dict[str, Any]:
     """Return what the run page needs about sharing and pinning for `user` (owner or member)."""
     owner = run.is_owned_by(user)
-    pinned = (
-        ReferencePin.objects.filter(template_id=run.template_id, column__run=run)
-        .values_list("column__position", flat=True)
-        .first()
-        if run.template_id
-        else None
-    )
     return {
         "guest": not owner,
         "share_teams": list(Team.objects.for_user(user)) if owner else [],
         "suggested_team": run.suggested_team(user) if owner and run.team_id is None else None,
-        "may_pin": not ReferencePin.objects.pin_problem(user, run),
-        "pinned_position": pinned,
+        **ReferencePin.objects.offer(user, run),
     }
 
 

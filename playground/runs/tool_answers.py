@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 # Rounds of tool calls one column may answer; each is another request to the provider.
 MAX_TOOL_ROUNDS = 8
-RESULT_FIELD = "result-"  # the answer form's fields: result-<call id>
+# The answer form's fields: result-<number of the call>, 1 first. Not the call's id: its shape
+# names the provider ("toolu_…" is Anthropic's), which a blind run hides (docs/verdicts.md).
+RESULT_FIELD = "result-"
 
 
 class SavedSegment(Protocol):
@@ -138,9 +140,9 @@ def pending_calls(segment: Segment, tools: Iterable[ToolDef]) -> list[PendingCal
     """Return the calls of `segment` to answer, each with its tool's canned result ("" if none)."""
     canned = {tool.name: tool.result for tool in tools}
     calls = []
-    for call in calls_from_json(segment.tool_calls):
+    for number, call in enumerate(calls_from_json(segment.tool_calls), start=1):
         result = canned.get(call.name, "")
-        calls.append(PendingCall(call.id, call.name, RESULT_FIELD + call.id, result, result))
+        calls.append(PendingCall(call.id, call.name, f"{RESULT_FIELD}{number}", result, result))
     return calls
 
 
@@ -151,7 +153,7 @@ class AnswerProblem(ValueError):
 def typed_results(
     calls: Sequence[PendingCall], typed: Mapping[str, str], scrub: Callable[[str], str]
 ) -> tuple[ToolResult, ...]:
-    """Return one result per call from the typed form `typed` (`result-<call id>` fields),
+    """Return one result per call from the typed form `typed` (`result-<number>` fields),
     scrubbed of the column's key; raise AnswerProblem naming the call that is empty or too
     long."""
     results = []

@@ -151,6 +151,18 @@ class ReferencePinQuerySet(models.QuerySet["ReferencePin"]):
             raise PinRefused("Only those who may edit the template can remove its reference.")
         self.filter(template=template).delete()
 
+    def offer(self, user: User, run: Run) -> dict[str, object]:
+        """Return what a column's "Pin as reference" needs for `user` on `run` (templates/runs/
+        _pin.html): whether they may pin, and the position already pinned in this run."""
+        pinned = (
+            self.filter(template_id=run.template_id, column__run=run)
+            .values_list("column__position", flat=True)
+            .first()
+            if run.template_id
+            else None
+        )
+        return {"may_pin": not self.pin_problem(user, run), "pinned_position": pinned}
+
     def shown_to(self, user: User, template: PrefixTemplate) -> ReferencePin | None:
         """Return `template`'s pin if `user` may open its run (else None: the run is not theirs
         to read, perhaps no longer shared with them)."""

@@ -417,7 +417,11 @@ def answer_column(request: AuthedRequest, code: UUID, position: int) -> HttpResp
         results = typed_results(calls, request.POST, _key_scrubber(column))
     except AnswerProblem as problem:
         if not request.htmx:  # without htmx the form cannot be posted; the page says why
-            context = {**_run_context(column.run), "errors": [str(problem)]}
+            context = {
+                **_run_context(column.run, request.user),
+                **team_sharing.share_context(request.user, column.run),
+                "errors": [str(problem)],
+            }
             return render(request, "runs/detail.html", context, status=422)
         # 422: the form comes back with the message and what was typed.
         context = {
@@ -449,7 +453,7 @@ def answer_all(request: AuthedRequest, code: UUID) -> HttpResponse:
     if not answers and not problem:
         problem = "No column is waiting for tool results."
     if problem:
-        context = {**_run_context(run), "problem": problem}
+        context = {**_run_context(run, request.user), "problem": problem}
         return render(request, "runs/_run.html#run", context, status=422)
 
     def answer_each() -> None:

@@ -265,23 +265,23 @@ def test_a_refused_answer_keeps_what_was_typed(alice: Any, sim: Sim) -> None:
     client = Client()
     client.force_login(alice)
     url = f"/runs/{run.code}/columns/0/answer/"
-    response = client.post(url, {"result-call_1": "   "}, HTTP_HX_REQUEST="true")
+    response = client.post(url, {"result-1": "   "}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     assert response["HX-Retarget"] == f"#answer-{run.code}-0"
     page = response.content.decode()
     assert "The result for call 1 (get_weather) is empty" in page
     typed = "x" * (MAX_TOOL_RESULT + 1)
-    response = client.post(url, {"result-call_1": typed}, HTTP_HX_REQUEST="true")
+    response = client.post(url, {"result-1": typed}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
     assert "MAX_TOOL_RESULT" in response.content.decode() and typed in response.content.decode()
     assert Segment.objects.filter(column__run=run).count() == 1
 
-    response = client.post(url, {"result-call_1": f"sunny, key {SIM_KEY}"}, HTTP_HX_REQUEST="true")
+    response = client.post(url, {"result-1": f"sunny, key {SIM_KEY}"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     answer = Segment.objects.get(column__run=run, index=1)
     assert answer.tool_results == [{"call_id": "call_1", "content": "sunny, key [key]"}]
     # A second click finds the column answered already and says so; nothing else is queued.
-    response = client.post(url, {"result-call_1": "again"}, HTTP_HX_REQUEST="true")
+    response = client.post(url, {"result-1": "again"}, HTTP_HX_REQUEST="true")
     assert "Only a column that ended with tool calls can be answered." in response.content.decode()
     assert Segment.objects.filter(column__run=run).count() == 2
 
