@@ -196,7 +196,7 @@ def _measure(args: argparse.Namespace) -> None:
             grant = stream_tokens.verify(token, str(run.code), session_key)
             assert grant is not None
             plan = stream_endpoint._plan_if_signed_in(grant, session_key)
-            assert plan is not None and len(plan.jobs) == len(PROVIDERS), plan
+            assert not isinstance(plan, str) and len(plan.jobs) == len(PROVIDERS), plan
             streaming.relay_for(plan, lambda: None)  # type: ignore[arg-type,return-value]
             return plan
 

@@ -8,7 +8,10 @@ carries a valid token (playground/runs/stream_tokens.py: this run, this owner, t
 not expired) needs none of it: `handle` answers it here, with the headers Django would send.
 Every other request, and any request whose token does not check out, is left to Django
 (`handle` returns False without reading or sending anything), so the result never differs,
-only the cost.
+only the cost. One exception: a stream whose token checks out gets its first byte before the
+session is looked up, so a session signed out since then (or a run deleted) is answered with a
+`run-done` frame that says so, where Django would have redirected to the sign-in page or
+answered 404; either way nothing is claimed and nothing of the run is sent.
 """
 
 from __future__ import annotations
@@ -26,12 +29,15 @@ from django.contrib.sessions.models import Session
 from django.db import close_old_connections, connection
 from django.db.models import Exists
 from django.http.cookie import parse_cookie
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from playground.bodylimit import Receive, Scope, Send
 
 from . import live, stops, stream_tokens, streaming
 from .models import Run
+from .relay import OPEN_FRAME, format_event
 
 STREAM_PATH = re.compile(r"/runs/(?P<code>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12})/stream/")
 STOP_PATH = re.compile(
@@ -104,29 +110,50 @@ def _session_key(scope: Scope) -> str:
     return parse_cookie(_header(scope, b"cookie")).get(settings.SESSION_COOKIE_NAME, "")
 
 
-def _still_signed_in(grant: stream_tokens.StreamGrant, session_key: str) -> bool:
-    """Return whether the session is still live and the run still its owner's (sync).
+SIGNED_OUT = "signed-out"
+GONE = "gone"
 
-    One query: the run's row, with the session's as an EXISTS.
+
+def _refusal(grant: stream_tokens.StreamGrant, session_key: str) -> str | None:
+    """Return why the stream may not go on (`SIGNED_OUT`, `GONE`), or None (sync).
+
+    One query: the run's row (still its owner's), with the session's liveness as an EXISTS.
     """
     session_live = Session.objects.filter(session_key=session_key, expire_date__gt=timezone.now())
     owned = Run.objects.filter(pk=grant.run_pk, user_id=grant.user_id)
-    return owned.filter(Exists(session_live)).exists()
+    live = owned.annotate(live=Exists(session_live)).values_list("live", flat=True).first()
+    if live is None:
+        return GONE
+    return None if live else SIGNED_OUT
 
 
 def _plan_if_signed_in(
     grant: stream_tokens.StreamGrant, session_key: str
-) -> streaming.StreamPlan | None:
-    """Plan the stream (claim its segments) if the session is still signed in, else None.
+) -> streaming.StreamPlan | str:
+    """Plan the stream (claim its segments) if the session is still signed in, else say why not.
 
     Sync, in one worker thread; the connection is closed (back to the pool) either way.
     """
     try:
-        if not _still_signed_in(grant, session_key):
-            return None
+        refusal = _refusal(grant, session_key)
+        if refusal is not None:
+            return refusal
         return streaming.plan_stream(grant.run_pk, grant.user_id)
     finally:
         connection.close()
+
+
+def _refused_frame(code: str, refusal: str) -> str:
+    """Return the `run-done` frame that ends a stream refused after `: open` went out.
+
+    The page closes its EventSource on `run-done` (templates/runs/_run.html), so it does not
+    reconnect to be refused again; the frame says why, in the run's status bar.
+    """
+    html = render_to_string(
+        "runs/_run.html#run-refused",
+        {"signed_out": refusal == SIGNED_OUT, "next": reverse("runs:detail", args=[code])},
+    )
+    return format_event("run-done", html)
 
 
 async def _stream(
@@ -134,23 +161,30 @@ async def _stream(
 ) -> bool:
     from .views import abandon, open_stream, stream_body
 
+    headers = [
+        (b"content-type", b"text/event-stream"),
+        (b"x-accel-buffering", b"no"),
+        *_security_headers(),
+    ]
+    # The first byte goes out once the token checks out, before the thread hop that checks the
+    # session and claims the segments: under load that hop waited for a worker thread and the
+    # GIL, and the first byte with it (BENCHMARKS.md, "Relay at 100 concurrent runs"). The
+    # token is already bound to this run, its owner and this session's key; a session signed
+    # out since (or a run deleted) gets a `run-done` frame saying so, and nothing is claimed.
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": OPEN_FRAME.encode(), "more_body": True})
     # A thread of its own for this request's thread-sensitive work (the run's claim and save),
     # as Django gives each request; without it they would queue on one process-wide thread.
     async with ThreadSensitiveContext():
-        # One thread hop for what the session middleware and the view would have looked up (one
-        # query) and the claim: a signed-out session (or a deleted run) claims nothing and goes
-        # to Django, which answers as it always did.
-        plan = functools.partial(_plan_if_signed_in, grant, session_key)
-        opened = await open_stream(grant.code, plan)
-        if opened is None:
-            return False
-        headers = [
-            (b"content-type", b"text/event-stream"),
-            (b"x-accel-buffering", b"no"),
-            *_security_headers(),
-        ]
+        opened = await open_stream(
+            grant.code, functools.partial(_plan_if_signed_in, grant, session_key)
+        )
+        if isinstance(opened, str):
+            frame = _refused_frame(grant.code, opened)
+            await send({"type": "http.response.body", "body": frame.encode(), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return True
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
             body = stream_body(grant.run_pk, grant.code, grant.user_id, opened)
             sender = asyncio.ensure_future(_send_body(body, send))
             listener = asyncio.ensure_future(_disconnected(receive))

@@ -164,12 +164,13 @@ class Opened:
     started: bool = False  # set once a relay (which saves the run) or a replay took it over
 
 
-async def open_stream(code: str, plan: Callable[[], streaming.StreamPlan | None]) -> Opened | None:
+async def open_stream(code: str, plan: Callable[[], streaming.StreamPlan | str]) -> Opened | str:
     """Note the stream's opening, then run `plan` in a worker thread: one thread hop.
 
-    `plan` claims the run's segments (`streaming.plan_stream`), or returns None to refuse the
-    stream (then nothing was claimed). Cancelled meanwhile (the browser left), the claim still
-    finishes in its thread: its segments are then saved stopped, never left "running".
+    `plan` claims the run's segments (`streaming.plan_stream`), or returns why the stream is
+    refused (then nothing was claimed), which is returned. Cancelled meanwhile (the browser
+    left), the claim still finishes in its thread: its segments are then saved stopped, never
+    left "running".
     """
     waiting = live.opening(code)  # a Stop pressed while the claim runs is kept for the relay
     try:
@@ -178,15 +179,15 @@ async def open_stream(code: str, plan: Callable[[], streaming.StreamPlan | None]
             planned = await asyncio.shield(planning)
         except asyncio.CancelledError:
             planned = await planning
-            if planned is not None:
+            if not isinstance(planned, str):
                 await streaming.save_outcomes(planned, streaming.unstarted_outcomes(planned))
             raise
     except BaseException:
         live.close_opening(waiting)
         raise
-    if planned is None:
+    if isinstance(planned, str):
         live.close_opening(waiting)
-        return None
+        return planned
     return Opened(waiting, planned)
 
 
@@ -208,17 +209,18 @@ async def stream_body(
     `viewer_id` is who reads it (None: the run's owner); a blind run's frames name no target
     until that viewer's verdict (docs/verdicts.md). `opened`: the stream's segments already
     claimed (`open_stream`, by the stream endpoint, which claims them in the same thread hop as
-    its session check); else they are claimed here.
+    its session check, and has sent `: open` itself); else they are claimed here.
     """
     # `: open` goes out before the run is planned: claiming its segments is a write, and the
     # first byte waited for it, hundreds of milliseconds under load (bench/relay.py).
     try:
-        yield OPEN_FRAME
         if opened is None:
-            opened = await open_stream(
+            yield OPEN_FRAME
+            planned = await open_stream(
                 code, functools.partial(streaming.plan_stream, run_pk, viewer_id)
             )
-            assert opened is not None  # plan_stream always plans
+            assert not isinstance(planned, str)  # plan_stream always plans
+            opened = planned
         waiting, plan = opened.waiting, opened.plan
         if plan.jobs:
             frames = _relay_body(plan, streaming.relay_for(plan, get_client), waiting)

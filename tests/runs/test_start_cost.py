@@ -97,7 +97,7 @@ def test_opening_a_new_runs_stream_claims_in_four_statements_without_a_sweep(
     with CaptureQueriesContext(connection) as captured:
         plan = stream_endpoint._plan_if_signed_in(grant, session_key)
 
-    assert plan is not None and len(plan.jobs) == 3
+    assert not isinstance(plan, str) and len(plan.jobs) == 3
     assert [job.index for job in plan.jobs] == [0, 1, 2]
     assert plan.column_count == 3
     statements = [q["sql"] for q in captured.captured_queries]
@@ -129,5 +129,15 @@ def test_a_signed_out_session_claims_nothing(alice: User, alice_client: Client) 
     grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
     alice_client.logout()
 
-    assert stream_endpoint._plan_if_signed_in(grant, session_key) is None
+    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.SIGNED_OUT
     assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_run_claims_nothing(alice: User, alice_client: Client) -> None:
+    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
+    session_key = alice_client.cookies["sessionid"].value
+    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
+    run.delete()
+
+    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.GONE

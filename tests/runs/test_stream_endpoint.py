@@ -175,9 +175,10 @@ async def test_a_token_is_worth_nothing_without_its_session(
     assert b"event: run-done" in body
 
 
-async def test_a_signed_out_session_goes_through_django(
+async def test_a_signed_out_session_gets_its_first_byte_then_a_run_done_saying_so(
     alice: Any, sim: Sim, django_requests: list[Any]
 ) -> None:
+    # The first byte goes out once the token checks out; the session is looked up after it.
     @sync_to_async
     def setup() -> tuple[Run, str, str]:
         credential = make_sim_credential(alice, sim, "deepseek")
@@ -189,11 +190,41 @@ async def test_a_signed_out_session_goes_through_django(
 
     run, token, session = await setup()
     django_requests.clear()
-    start, _body = await _request(
+    sent_before = len(sim.app.requests)
+    start, body = await _request(
         "GET", f"/runs/{run.code}/stream/", f"t={token}", {"cookie": f"sessionid={session}"}
     )
-    assert len(django_requests) == 1 and start["status"] == 302
+    text = body.decode()
+    assert django_requests == [] and start["status"] == 200
+    assert text.startswith(": open\n\n")
+    # One frame after it: run-done, which closes the page's EventSource (no reconnect loop).
+    assert text.count("event: ") == 1 and "event: run-done" in text
+    done = _data_of(text, "run-done")
+    assert "Signed out" in done and f"/accounts/login/?next=/runs/{run.code}/" in done
+    assert "Dear diary" not in text and "deepseek" not in text.lower()
+    assert len(sim.app.requests) == sent_before  # nothing was sent upstream
     assert await Segment.objects.filter(column__run=run, status="pending").aexists()
+
+
+async def test_a_deleted_run_gets_a_run_done_saying_it_is_gone(
+    alice: Any, sim: Sim, django_requests: list[Any]
+) -> None:
+    @sync_to_async
+    def setup() -> tuple[Run, str, str]:
+        credential = make_sim_credential(alice, sim, "deepseek")
+        run = start_run(alice, [(credential, "deepseek-chat")])
+        client = _signed_in(alice)
+        token, session = _page_token(client, run), str(client.cookies["sessionid"].value)
+        Run.objects.filter(pk=run.pk).delete()
+        return run, token, session
+
+    run, token, session = await setup()
+    sent_before = len(sim.app.requests)
+    start, body = await _request(
+        "GET", f"/runs/{run.code}/stream/", f"t={token}", {"cookie": f"sessionid={session}"}
+    )
+    assert start["status"] == 200 and "no longer there" in _data_of(body.decode(), "run-done")
+    assert len(sim.app.requests) == sent_before
 
 
 async def test_stop_with_the_token_stops_the_column_without_django(
