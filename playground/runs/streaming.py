@@ -39,7 +39,7 @@ from .models import UPLOAD_SCHEME, ImageUpload, Run, RunColumn, Segment, cost_of
 from .relay import ColumnJob, ColumnOutcome, RunRelay
 from .status import RunStatus, SegmentStatus
 from .summary import ColumnVerdict, RunSummary
-from .team_keys import gate_team_column, settle_team_use
+from .team_keys import gate_team_column, may_use_team_key, settle_team_use
 from .tool_answers import rounds_of, waits_for_results
 from .tool_calls import calls_to_json, live_arguments, live_call
 from .verdicts import ReferencePin
@@ -362,7 +362,8 @@ def persist(
                 for name, value in fields.items():
                     setattr(segment, name, value)
                 Segment.objects.filter(pk=segment.pk).update(**fields)
-            settle_team_use(plan.segments.values())
+            if any(may_use_team_key(plan.columns[position]) for position in plan.segments):
+                settle_team_use(plan.segments.values())
             plan.run.refresh_status()
     finally:
         connection.close()

@@ -211,6 +211,16 @@ BUDGET_NOTE = (
 )
 
 
+def may_use_team_key(column: RunColumn) -> bool:
+    """Return whether `column`'s requests may hold team reservations to settle.
+
+    A column whose credential is personal holds none (`Run.objects.start` reserves only for
+    team keys), so its save skips the query; a column whose credential is gone may have held one.
+    """
+    credential = column.credential
+    return credential is None or credential.team_id is not None
+
+
 def settle_team_use(segments: Iterable[Segment]) -> None:
     """Record what each segment's request spent on its team reservation (inside persist)."""
     by_segment = {segment.pk: segment for segment in segments}

@@ -221,6 +221,21 @@ def test_it_scrubs_in_linear_time_on_large_text() -> None:
     assert KEY[5:20] not in scrub(text, KEY)
 
 
+@pytest.mark.parametrize("key", [KEY, "sk-0123456789", "abcdefgh", "sk-ant-api03-" + "Qx7" * 21])
+def test_every_8_character_piece_of_the_key_is_found_in_a_long_body(key: str) -> None:
+    # A body (over 4 KiB) is first searched for a quarter of the key's pieces; every window,
+    # wherever it starts, must still be found and removed.
+    filler = '{"choices":[{"delta":{"content":"The quick brown fox"}}]}\n' * 100
+    for start in range(len(key) - 7):
+        for size in (8, 9, 13):
+            piece = key[start : start + size]
+            if len(piece) < 8:
+                continue
+            body = filler + "data: " + piece + "\n" + filler
+            assert piece not in scrub(body, key), (start, size)
+    assert scrub(filler * 2, key) == filler * 2
+
+
 def test_it_compares_errors_by_value() -> None:
     one = ProviderError(ErrorKind.STALLED, "stopped")
     assert one == ProviderError(ErrorKind.STALLED, "stopped", retryable=True)

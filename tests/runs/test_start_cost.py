@@ -141,3 +141,17 @@ def test_a_deleted_run_claims_nothing(alice: User, alice_client: Client) -> None
     run.delete()
 
     assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.GONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saving_a_run_of_personal_keys_asks_nothing_of_team_reservations(alice: User) -> None:
+    run = start_run(alice, [(make_credential(alice), "deepseek-chat")] * 3)
+    plan = streaming.plan_stream(run.pk)
+
+    with CaptureQueriesContext(connection) as captured:
+        streaming.persist(plan, streaming.unstarted_outcomes(plan))
+
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert not any("teamuse" in sql.lower() for sql in statements), statements
+    assert _statements(captured, "runs_segment", "UPDATE") == 3
+    assert Segment.objects.filter(column__run=run, status=SegmentStatus.STOPPED).count() == 3
