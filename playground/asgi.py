@@ -2,7 +2,8 @@
 
 Django rejects `lifespan` scopes, so this wrapper answers them itself: at startup it starts the
 process's background tasks (stop listener, lease heartbeat, sweep: playground/runs/background.py)
-and hooks SIGTERM to drain the streams; at shutdown it saves what still streams and closes the
+and hooks SIGTERM to drain the streams, and tunes the process for a responsive event loop
+(playground/loop_latency.py); at shutdown it saves what still streams and closes the
 shared upstream HTTP client. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
 provider simulator (a pure ASGI app), so a fresh install works offline against itself. A run's
 stream and Stop requests that carry the page's stream token are answered without Django's
@@ -25,6 +26,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402
 
 from playground import http as upstream  # noqa: E402
+from playground import loop_latency  # noqa: E402
 from playground.accounts.clientip import use_forwarded_client  # noqa: E402
 from playground.bodylimit import Receive, Scope, Send, limit_body  # noqa: E402
 from playground.runs import background, stream_endpoint  # noqa: E402
@@ -50,6 +52,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            loop_latency.tune_process()
             await background.ensure_running()
             background.install_signal_handlers(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
