@@ -17,6 +17,14 @@ from sseload import StreamResult, percentile
 
 # Targets for one worker process (issue 6, item 8).
 ADDED_P50_MS, ADDED_P99_MS, TTFB_MS, RSS_MIB, STOP_S = 5.0, 50.0, 100.0, 300.0, 1.0
+# Issue 10's stricter targets, judged beside them (`scale_targets`).
+SCALE_CPU_US, SCALE_ADDED_P50_MS, SCALE_ADDED_P99_MS, SCALE_RSS_MB, SCALE_STOP_S = (
+    120.0,
+    2.0,
+    20.0,
+    200.0,
+    0.1,
+)
 # The simulator and the load generator share one core; past this the baseline itself is late
 # and "added" latency means nothing.
 BASELINE_P99_MS = 25.0
@@ -218,7 +226,10 @@ def print_point(n: int, relay: PhaseStats, direct: PhaseStats | None, args: Any)
         flush=True,
     )
     print(f"  {json.dumps(targets)} -> {verdict}")
+    scale = scale_targets(relay, added, relay.ttfb_ms, steady=steady)
+    print(f"  issue 10: {json.dumps(scale)}", flush=True)
     return {
+        "scale_targets": scale,
         "n": n,
         "pattern": args.pattern,
         "ok": sustained,
@@ -227,6 +238,40 @@ def print_point(n: int, relay: PhaseStats, direct: PhaseStats | None, args: Any)
         "added_ms": added,
         "relay": asdict(relay),
         "direct": asdict(direct) if direct else None,
+    }
+
+
+def scale_targets(
+    relay: PhaseStats,
+    added: dict[str, float | None],
+    ttfb: dict[str, float | None],
+    *,
+    steady: bool,
+) -> dict[str, bool | None]:
+    """Return issue 10's targets for one point: met (True), missed (False), not measured (None).
+
+    Steady: zero errors, site CPU per upstream chunk <= 120 us all-in (starts and saves
+    counted), added latency p50 <= 2 ms and p99 <= 20 ms (needs the direct baseline), first
+    byte p99 <= 100 ms, RSS <= 200 MB. Burst: zero errors, every run's upstream requests sent
+    within 1 s of the browser's request at p99. (Stop: `print_stop`.)
+    """
+
+    def at_most(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value <= limit
+
+    if not steady:
+        sent = relay.upstream_sent_ms or {}
+        return {
+            "no errors": relay.errors == 0,
+            "upstream sent p99 <= 1 s": at_most(sent.get("p99"), 1000),
+        }
+    return {
+        "no errors": relay.errors == 0,
+        "CPU <= 120 us/chunk": at_most(relay.cpu_us_per_chunk, SCALE_CPU_US),
+        "added p50 <= 2 ms": at_most(added["p50"], SCALE_ADDED_P50_MS),
+        "added p99 <= 20 ms": at_most(added["p99"], SCALE_ADDED_P99_MS),
+        "first byte p99 <= 100 ms": at_most(ttfb["p99"], TTFB_MS),
+        "RSS <= 200 MB": relay.rss_peak_mib * 1.048576 <= SCALE_RSS_MB,
     }
 
 
@@ -253,13 +298,20 @@ def print_stop(outcome: dict[str, Any]) -> dict[str, Any]:
         figures[label] = {
             "probes": len(chosen),
             "p50_s": percentile(seen, 50),
+            "p99_s": percentile(seen, 99),
             "max_s": max(seen) if seen else None,
             "errors": errors,
         }
+        p99 = figures[label]["p99_s"]
+        met = (
+            ""
+            if not button
+            else f" (issue 10, p99 <= 0.1 s: {bool(p99 is not None and p99 <= SCALE_STOP_S)})"
+        )
         print(
             f"== Stop ({label}): {len(chosen)} runs, upstream disconnect after p50 "
-            f"{_fmt(figures[label]['p50_s'], 3)} s, max {_fmt(figures[label]['max_s'], 3)} s, "
-            f"errors: {errors or 'none'}",
+            f"{_fmt(figures[label]['p50_s'], 3)} s, p99 {_fmt(p99, 3)} s, "
+            f"max {_fmt(figures[label]['max_s'], 3)} s, errors: {errors or 'none'}{met}",
             flush=True,
         )
     print(f"   background runs with errors: {len(outcome['background_errors'])}", flush=True)
