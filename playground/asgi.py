@@ -2,9 +2,9 @@
 
 Django rejects `lifespan` scopes, so this wrapper answers them itself: at startup it starts the
 process's background tasks (stop listener, lease heartbeat, sweep: playground/runs/background.py)
-and hooks SIGTERM to drain the streams, and tunes the process for a responsive event loop
-(playground/loop_latency.py); at shutdown it saves what still streams and closes the
-shared upstream HTTP client. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
+and hooks SIGTERM to drain the streams, and freezes what start-up loaded out of the garbage
+collector's walks (playground/loop_latency.py); at shutdown it saves what still streams and
+closes the shared upstream HTTP client. When SIMULATOR_ENABLED is on, requests under /sim/ go to the
 provider simulator (a pure ASGI app), so a fresh install works offline against itself. A run's
 stream and Stop requests that carry the page's stream token are answered without Django's
 request cycle (playground/runs/stream_endpoint.py). Behind the platform's router the client's
