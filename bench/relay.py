@@ -290,7 +290,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--tps", type=float, default=20.0, help="tokens/s per column")
     add("--tokens", type=int, default=400, help="tokens per column (max_tokens)")
     add("--max-seconds", type=float, default=60.0, help="deadline per stream")
-    add("--coalesce-ms", type=int, default=40, help="the site's RUN_COALESCE_MS")
+    add("--coalesce-ms", type=int, default=15, help="the site's RUN_COALESCE_MS")
     add("--first-token-delay", type=float, default=0.15)
     add("--no-baseline", dest="baseline", action="store_false")
     add("--stop-on-failure", action="store_true")

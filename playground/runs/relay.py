@@ -220,7 +220,7 @@ class RunRelay:
         *,
         deadlines: Deadlines | None = None,
         allow_private: bool = False,
-        coalesce: float = 0.04,
+        coalesce: float = 0.015,
         coalesce_chars: int = 256,
         max_output_chars: int = 1_000_000,
         metrics_every: float = 0.5,
