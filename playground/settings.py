@@ -365,10 +365,11 @@ DEMO_MODE = env_bool("DEMO_MODE", False)
 RUN_FIRST_TOKEN_TIMEOUT = env_int("RUN_FIRST_TOKEN_TIMEOUT", 60, minimum=1)
 RUN_STALL_TIMEOUT = env_int("RUN_STALL_TIMEOUT", 60, minimum=1)
 RUN_TOTAL_TIMEOUT = env_int("RUN_TOTAL_TIMEOUT", 600, minimum=1)
-# 15 ms: at 40 ms, deltas that arrived bunched (a provider's or a network's jitter) waited up to
-# 40 ms for the throttle, which set the added latency's p99 (33-38 ms) and saved no frames at a
-# provider's pace (BENCHMARKS.md, "Relay at 100 concurrent runs"); 15 ms bounds that wait and
-# still joins a fast stream's deltas into at most ~66 updates a second per column.
+# 15 ms (was 40): a delta that arrives close behind the last one (a provider's or a network's
+# jitter) waits up to the whole interval, and at a provider's pace the throttle joined next to
+# nothing (1.20 frames per upstream chunk at 40 and at 15 ms, BENCHMARKS.md, "Relay at 100
+# concurrent runs"); 15 ms bounds that wait and still joins a fast stream's deltas into at most
+# ~66 updates a second per column.
 RUN_COALESCE_SECONDS = env_int("RUN_COALESCE_MS", 15) / 1000
 # Most text (continuation + reasoning) one column keeps; past it the column ends, its text kept
 # and its upstream request closed, so no stream can fill the worker's memory or the database.
