@@ -84,15 +84,16 @@ def _session(allow_private: bool) -> aiohttp.ClientSession:
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~0.2 s of CPU; one context serves every client. (aiohttp
+def ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~0.2 s of CPU; one context serves every client, and the web
+    # process loads it at start-up (playground/loop_latency.py), not on its first stream. (aiohttp
     # verifies with its own default context; the transport only needs one to be given.)
     return httpx.create_ssl_context()
 
 
 def build_client(*, allow_private: bool) -> httpx.AsyncClient:
     """Return a new upstream client whose connections go only to addresses the policy accepts."""
-    transport = AiohttpTransport(verify=_ssl_context(), client=lambda: _session(allow_private))
+    transport = AiohttpTransport(verify=ssl_context(), client=lambda: _session(allow_private))
     return httpx.AsyncClient(
         transport=transport,
         # The demo mode's simulator, answered in this process (playground/providers/inprocess.py).

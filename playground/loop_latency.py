@@ -1,9 +1,16 @@
-"""Start-up tuning of a web process: what it loaded is kept out of the garbage collector's walks.
+"""Start-up tuning of a web process: load the first requests' work early, then freeze it.
 
-A full (generation 2) collection walks every tracked object. What start-up loads (Django, its
-apps, the URLconf, the providers' catalog) is ~95,000 of them, all permanent, and at 100
-streaming runs each full collection stopped the event loop for 49 and 116 ms (the two of one
-`bench/relay.py` run, timed with `gc.callbacks`). `gc.freeze()` after start-up moves them out
+**Warm-up.** Django imports every app's views when it first resolves a URL, the upstream client
+loads the CA bundle when the first stream starts (~0.2 s of CPU, playground/http.py), and the
+stream's fragments are compiled when the first column ends. Each of those ran on the event loop
+of a fresh process while it streamed: a lag monitor (a thread that looked at the loop's stack
+whenever the loop was 15 ms late) found them at most of the lags of a 100-run benchmark. So
+start-up does them before the process takes requests.
+
+**Freeze.** A full (generation 2) collection walks every tracked object. What start-up loads
+(Django, its apps, the URLconf, the providers' catalog) is ~95,000 of them, all permanent, and
+at 100 streaming runs each full collection stopped the event loop for 49 and 116 ms (the two
+of one `bench/relay.py` run, timed with `gc.callbacks`). `gc.freeze()` after start-up moves them out
 of the collector's view, the use CPython documents for it, so a full collection walks only what
 the process made since: 29 and 32 ms in the same kind of run. Three runs each before and after
 show no change in the added latency's p99 (BENCHMARKS.md, "Relay at 100 concurrent runs"):
@@ -17,12 +24,29 @@ from __future__ import annotations
 
 import gc
 
+from django.template.loader import get_template
+from django.urls import get_resolver
+
+from playground import http
+
+# What a stream renders (playground/runs/streaming.py HtmlRenderer), compiled at start-up.
+STREAM_TEMPLATES = ("runs/_column.html", "runs/_run.html")
+
+
+def warm_up() -> None:
+    """Do the one-time loading that the first requests would otherwise do on the event loop."""
+    get_resolver().url_patterns  # noqa: B018 - imports every app's URLconf and views
+    http.ssl_context()
+    for name in STREAM_TEMPLATES:
+        get_template(name)
+
 
 def tune_process() -> None:
-    """Freeze what start-up made, out of the collector's walks.
+    """Warm up, then freeze what start-up made, out of the collector's walks.
 
     Call once, when the process has loaded what it keeps for its lifetime (the ASGI lifespan's
     start-up). Objects frozen are never collected: only call it on what lives that long.
     """
+    warm_up()
     gc.collect()
     gc.freeze()
