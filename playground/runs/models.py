@@ -258,7 +258,7 @@ class RunQuerySet(models.QuerySet["Run"]):
                     for column in columns
                 ]
             )
-            if any(target["credential"].team_id is not None for target in targets):
+            if any(target["credential"].is_team for target in targets):
                 _reserve_team_use(run)
         # The page's fragment shows these columns: kept on the run, no query needed to read them.
         for column, segment in zip(columns, segments, strict=True):

@@ -218,7 +218,7 @@ def may_use_team_key(column: RunColumn) -> bool:
     team keys), so its save skips the query; a column whose credential is gone may have held one.
     """
     credential = column.credential
-    return credential is None or credential.team_id is not None
+    return credential is None or credential.is_team
 
 
 def settle_team_use(segments: Iterable[Segment]) -> None:
