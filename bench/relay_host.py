@@ -121,25 +121,32 @@ def profiler(pid: int, output: Path | None) -> Iterator[None]:
         proc.wait(timeout=60)
 
 
-def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
-    """Return the site's environment: production-like settings for a loopback benchmark."""
+def production_env(database_url: str) -> dict[str, str]:
+    """Return production-like settings for a benchmark on loopback (fresh secrets each time)."""
     from cryptography.fernet import Fernet
 
     return {
         "DJANGO_SETTINGS_MODULE": "playground.settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "SECURE_SSL_REDIRECT": "0",  # no TLS on loopback
         "ALLOW_PRIVATE_BASE_URLS": "1",  # the simulator is on loopback
         "SIMULATOR_ENABLED": "0",  # the upstream is the separate simulator process
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": database_url,
+    }
+
+
+def site_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
+    """Return the site's environment: production-like settings for a loopback benchmark."""
+    return {
+        **production_env(database_url),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "MAX_CONCURRENT_RUNS_PER_USER": "1000",
         # Benchmarks prepare their runs ahead and stream them later: not "never opened".
         "RUN_UNOPENED_GRACE_SECONDS": "3600",
-        "LOG_LEVEL": "WARNING",
         "RUN_COALESCE_MS": str(args.coalesce_ms),
-        "DATABASE_URL": database_url,
     }
 
 

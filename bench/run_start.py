@@ -51,21 +51,13 @@ PROVIDERS += [("anthropic", "claude-sonnet-4-5")]
 
 
 def _env(database_url: str) -> dict[str, str]:
-    from cryptography.fernet import Fernet
+    import relay_host
 
     return {
-        "DJANGO_SETTINGS_MODULE": "playground.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "testserver,127.0.0.1",
-        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOW_PRIVATE_BASE_URLS": "1",
-        "SIMULATOR_ENABLED": "0",
+        **relay_host.production_env(database_url),
+        "ALLOWED_HOSTS": "testserver,127.0.0.1",  # Django's test client, in this process
         "MAX_CONCURRENT_RUNS_PER_USER": "3",
         "RUN_RATE_LIMIT": "100000/m",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": database_url,
     }
 
 
