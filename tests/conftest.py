@@ -223,3 +223,36 @@ def log_in(page: Any, live_url: str, username: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+def sign_up(page: Any, live_url: str, username: str, password: str) -> None:
+    """Sign `username` up through the real sign-up form."""
+    page.goto(f"{live_url}/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", password)
+    page.fill("#id_password2", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_url}/home/")
+
+
+def add_simulator_keys(page: Any, live_url: str) -> None:
+    """Give the signed-in user the simulator keys with the Keys page's button."""
+    page.goto(f"{live_url}/keys/")
+    page.click("text=Add simulator keys")
+    page.wait_for_selector("text=Simulator · Mistral")
+
+
+def record_streams(page: Any) -> list[str]:
+    """Return a list that receives every run stream's response body, whole, as the page gets it."""
+    import re
+
+    bodies: list[str] = []
+
+    def record(route: Any) -> None:
+        response = route.fetch(timeout=60_000)
+        body = response.text()
+        bodies.append(body)
+        route.fulfill(response=response, body=body)
+
+    page.route(re.compile(r".*/runs/[0-9a-f-]+/stream/.*"), record)
+    return bodies

@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from playground.runs.models import Run
-from tests.conftest import log_in, screenshot
+from tests.conftest import add_simulator_keys, log_in, record_streams, screenshot
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -55,20 +55,9 @@ def test_a_blind_run_names_nothing_in_page_or_frames_until_the_verdict(
 ) -> None:
     make_user("judge")
     log_in(page, live_url, "judge", PASSWORD)
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    add_simulator_keys(page, live_url)
 
-    # Every response of a run's event stream, recorded whole as the page receives it.
-    bodies: list[str] = []
-
-    def record(route: Any) -> None:
-        response = route.fetch(timeout=60_000)
-        body = response.text()
-        bodies.append(body)
-        route.fulfill(response=response, body=body)
-
-    page.route(re.compile(r".*/runs/[0-9a-f-]+/stream/.*"), record)
+    bodies = record_streams(page)  # every run stream, whole, as received
 
     page.goto(f"{live_url}/runs/?blank=1")
     page.fill("textarea[name=prefix]", "Once upon a time")
@@ -148,9 +137,7 @@ def test_a_blind_run_names_nothing_in_page_or_frames_until_the_verdict(
 def test_the_compare_page_offers_the_verdict_once_its_run_ends(page: Any, live_url: str) -> None:
     make_user("picker")
     log_in(page, live_url, "picker", PASSWORD)
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    add_simulator_keys(page, live_url)
     page.goto(f"{live_url}/runs/?blank=1")
     page.fill("textarea[name=prefix]", "Once upon a time")
     assert not page.is_checked("input[name=blind]")

@@ -19,7 +19,7 @@ from playground.accounts.models import Membership, Role, Team
 from playground.keys.models import Credential
 from playground.runs.models import Run
 from tests.browser.test_blind_run import _canaries, _leaks
-from tests.conftest import log_in, screenshot
+from tests.conftest import log_in, record_streams, screenshot
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -41,15 +41,7 @@ def test_a_blind_tools_run_shared_with_a_team_names_nothing_until_each_verdict(
     Membership.objects.create(team=team, user=mate, role=Role.EDITOR)
     Credential.objects.add_simulator_set(owner, f"{live_url}/sim")
 
-    bodies: list[str] = []
-
-    def record(route: Any) -> None:
-        response = route.fetch(timeout=60_000)
-        body = response.text()
-        bodies.append(body)
-        route.fulfill(response=response, body=body)
-
-    page.route(re.compile(r".*/runs/[0-9a-f-]+/stream/.*"), record)
+    bodies = record_streams(page)  # every run stream, whole, as received
     log_in(page, live_url, "blindowner", PASSWORD)
     page.goto(f"{live_url}/runs/")
     page.select_option("#pick-template", label="Tool calls: weather and unit conversion")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import screenshot
+from tests.conftest import add_simulator_keys, screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -29,16 +29,8 @@ def test_it_streams_three_providers_side_by_side(
     page: Any, browser_context: Any, _browser: Any, live_url: str
 ) -> None:
     call_command("load_starter_library", verbosity=0)
-    page.goto(f"{live_url}/accounts/signup/")
-    page.fill("#id_username", "writer")
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_url}/home/")
-
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    sign_up(page, live_url, "writer", PASSWORD)
+    add_simulator_keys(page, live_url)
 
     page.goto(f"{live_url}/runs/")
     page.select_option("#pick-template", label="Story opener (English)")

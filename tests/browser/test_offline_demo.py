@@ -14,7 +14,7 @@ from django.core.management import call_command
 from playground.accounts.models import User
 from playground.keys.models import Credential
 from playground.providers.inprocess import SIMULATOR_ORIGIN
-from tests.conftest import log_in, screenshot
+from tests.conftest import add_simulator_keys, log_in, screenshot
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,9 +31,7 @@ def test_demo_mode_adds_simulator_keys_and_streams_a_run(
     page.goto(f"{live_url}/")
     assert "Try it offline" in page.inner_text("main")
     log_in(page, live_url, "alice", PASSWORD)
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    add_simulator_keys(page, live_url)
     assert all(
         c.base_url.startswith(SIMULATOR_ORIGIN) for c in Credential.objects.filter(user=alice)
     )

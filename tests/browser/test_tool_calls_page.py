@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import screenshot
+from tests.conftest import add_simulator_keys, screenshot, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,8 @@ WATCH = """() => {
 
 def test_tool_calls_stream_into_their_blocks_and_end_marked_valid(page: Any, live_url: str) -> None:
     call_command("load_starter_library", verbosity=0)
-    page.goto(f"{live_url}/accounts/signup/")
-    page.fill("#id_username", "caller")
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_url}/home/")
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    sign_up(page, live_url, "caller", PASSWORD)
+    add_simulator_keys(page, live_url)
 
     page.goto(f"{live_url}/runs/")
     page.select_option("#pick-template", label="Tool calls: weather and unit conversion")
@@ -80,15 +73,8 @@ def test_tool_calls_stream_into_their_blocks_and_end_marked_valid(page: Any, liv
 
 def test_inspect_and_diff_of_a_tools_run_render(page: Any, live_url: str) -> None:
     call_command("load_starter_library", verbosity=0)
-    page.goto(f"{live_url}/accounts/signup/")
-    page.fill("#id_username", "inspector")
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_url}/home/")
-    page.goto(f"{live_url}/keys/")
-    page.click("text=Add simulator keys")
-    page.wait_for_selector("text=Simulator · Mistral")
+    sign_up(page, live_url, "inspector", PASSWORD)
+    add_simulator_keys(page, live_url)
 
     page.goto(f"{live_url}/runs/")
     page.select_option("#pick-template", label="Tool calls: weather and unit conversion")
