@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from playground.providers.sse import (
     FrameTooLarge,
@@ -105,3 +107,61 @@ def test_a_lone_cr_still_ends_its_line_when_the_next_chunk_has_no_break() -> Non
     assert decoder.feed(b"first\r") == []  # could be half of a CRLF
     assert decoder.feed(b"second") == ["first"]
     assert decoder.close() == ["second"]
+
+
+# Pieces a stream is made of: LF, CRLF and lone CR line ends, comments, event and data fields,
+# multi-byte characters (which a chunk boundary can cut), and an invalid byte.
+_PIECES = st.sampled_from(
+    [
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b": ka",
+        b"event: delta",
+        b"data: ",
+        b'{"t":"x"}',
+        b"caf\xc3\xa9",
+        b"\xe2\x80\x94",
+        b"\xf0\x9f\x98\x80",
+        b"\xff",
+        b"data:",
+        b" ",
+        b"id: 7",
+    ]
+)
+
+
+def _reference_lines(body: bytes) -> list[str]:
+    """The lines of a whole body, split the plain way (no chunks, no fast path)."""
+    text = body.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=40), st.data())
+def test_lines_are_the_same_however_the_body_is_cut_into_chunks(
+    pieces: list[bytes], data: st.DataObject
+) -> None:
+    # Whole-line chunks take LineDecoder's fast path, others the general one; a stream mixes
+    # both, so the cut points are arbitrary and the lines must match the reference split.
+    body = b"".join(pieces)
+    cuts = sorted(data.draw(st.sets(st.integers(0, len(body)), max_size=12)))
+    chunks = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
+    decoder = LineDecoder()
+    lines = [line for chunk in chunks for line in decoder.feed(chunk)] + decoder.close()
+    assert lines == _reference_lines(body)
+
+
+def test_whole_event_chunks_after_a_split_one_are_read_alike() -> None:
+    decoder = SSEDecoder()
+    chunks = [b'data: {"a":', b"1}\n\n", b"data: two\n\n", b"event: e\ndata: 3\n\n", b"data: \xe2"]
+    chunks.append(b"\x80\x94\n\n")
+    assert feed_all(decoder, chunks) == [
+        SSEEvent("", '{"a":1}'),
+        SSEEvent("", "two"),
+        SSEEvent("e", "3"),
+        SSEEvent("", "—"),
+    ]
