@@ -231,10 +231,17 @@ class Exchange:
             yield self.parse_whole(await self.read(response, BODY_LIMIT))
             return
         decoder = self.format.decoder()
-        # Without a content encoding there is nothing to decode: the raw chunks skip a layer of
-        # httpx's generators and its chunker per chunk.
+        # Without a content encoding there is nothing to decode: the chunks are read from the
+        # transport's stream itself, skipping httpx's generators, chunker and byte counting
+        # (3.6 µs of CPU per chunk, bench/transport.py). The response is closed by the caller.
         encoded = response.headers.get("content-encoding", "identity") != "identity"
-        async for chunk in response.aiter_bytes() if encoded else response.aiter_raw():
+        raw = response.stream
+        chunks = (
+            response.aiter_bytes()
+            if encoded or not isinstance(raw, httpx.AsyncByteStream)
+            else aiter(raw)
+        )
+        async for chunk in chunks:
             self.record(chunk)
             for event in decoder.feed(chunk):
                 self.units += 1

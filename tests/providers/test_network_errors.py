@@ -7,13 +7,16 @@ provider layer, over real loopback sockets; name resolution is patched where a t
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
+import httpx
 import pytest
 
-from playground.http import build_client
+from playground.http import ReadAnyStream, StreamingTransport, build_client
 from playground.providers import CompletionRequest, ErrorKind, Target, Turn, complete
 
 pytestmark = pytest.mark.anyio
@@ -121,3 +124,45 @@ async def test_a_policy_refusal_is_its_own_message() -> None:
     error = await _error("https://127.0.0.1:9/v1", allow_private=False)
     assert error.kind == ErrorKind.UNSAFE_URL
     assert "not allowed" in error.message
+
+
+def _chunked_sse(*texts: str) -> bytes:
+    """Return an SSE response head and one chunked-encoding chunk per DeepSeek delta."""
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    chunks = []
+    for text in texts:
+        delta = {"choices": [{"index": 0, "delta": {"content": text}}]}
+        event = f"data: {json.dumps(delta)}\n\n".encode()
+        chunks.append(b"%x\r\n%s\r\n" % (len(event), event))
+    return head + b"".join(chunks)
+
+
+async def test_a_body_cut_mid_stream_keeps_its_text_and_says_where_it_was_cut() -> None:
+    # The site's transport reads bodies with `readany()`; aiohttp's error for a body that
+    # stops before its last chunk must still reach the provider layer as httpx's.
+    async with Listener(reply=_chunked_sse("def ", "f():")) as cut:
+        target = Target(
+            provider="deepseek", base_url=f"http://127.0.0.1:{cut.port}/v1", api_key="sk-0"
+        )
+        async with build_client(allow_private=True) as client:
+            result = await complete(client, target, REQUEST, allow_private=True)
+    assert result.text == "def f():"
+    assert result.error is not None and result.error.kind == ErrorKind.CONNECTION
+    assert result.error.message == "The connection to DeepSeek was cut after 8 characters."
+
+
+async def test_the_sites_transport_reads_bodies_as_they_arrive() -> None:
+    whole = _chunked_sse("one", "two") + b"0\r\n\r\n"
+    async with Listener(reply=whole) as server:
+        transport = StreamingTransport(client=aiohttp.ClientSession(auto_decompress=False))
+        try:
+            request = httpx.Request("GET", f"http://127.0.0.1:{server.port}/")
+            response = await transport.handle_async_request(request)
+            assert isinstance(response.stream, ReadAnyStream)
+            body = b"".join([chunk async for chunk in response.stream])
+            await response.aclose()
+        finally:
+            await transport.aclose()
+    assert body.count(b"data: ") == 2 and b'"content": "two"' in body
