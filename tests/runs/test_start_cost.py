@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -130,6 +131,29 @@ def test_a_signed_out_session_claims_nothing(alice: User, alice_client: Client) 
     alice_client.logout()
 
     assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.SIGNED_OUT
+    assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_session_claims_nothing(alice: User, alice_client: Client) -> None:
+    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
+    session_key = alice_client.cookies["sessionid"].value
+    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
+    Session.objects.filter(session_key=session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.SIGNED_OUT
+    assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_users_run_is_gone_for_this_grant(alice: User, alice_client: Client) -> None:
+    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
+    session_key = alice_client.cookies["sessionid"].value
+    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk + 1000)
+
+    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.GONE
     assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
 
 
