@@ -9,6 +9,7 @@ continuing from the column's full text so far.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -717,17 +718,19 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
         return self.filter(holder=holder, status=SegmentStatus.RUNNING).update(**fields)
 
     def _beat_postgresql(self, holder: str, texts: dict[int, tuple[str, str]]) -> int:
-        """`beat` as one statement with the texts in three arrays (PostgreSQL).
+        """`beat` as one statement with the texts in one JSON parameter (PostgreSQL).
 
         Building a `CASE` of a `When` per live segment cost ~4 % of the site's CPU at 300 live
-        columns (bench/relay.py with --profile); arrays cost next to nothing to build.
+        columns (bench/relay.py with --profile). Three arrays cost less, but the client-side
+        binding quotes every element in Python; one JSON text is made and quoted in C: 2.3 ->
+        1.2 ms per beat of 300 columns.
         """
         table = Segment._meta.db_table
-        ids = list(texts)
+        rows = json.dumps([[pk, text, reasoning] for pk, (text, reasoning) in texts.items()])
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH beat AS (SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
-                " AS beat(id, text, reasoning))"
+                "WITH beat AS (SELECT (row->>0)::bigint AS id, row->>1 AS text,"
+                " row->>2 AS reasoning FROM json_array_elements(%s::json) AS row)"
                 f" UPDATE {table} SET heartbeat_at = %s,"
                 f" text = COALESCE((SELECT text FROM beat WHERE beat.id = {table}.id),"
                 f" {table}.text), reasoning = COALESCE("
@@ -736,14 +739,7 @@ class SegmentQuerySet(models.QuerySet["Segment"]):
                 # beat, and waiting for it while holding other rows deadlocked with that save.
                 f" WHERE id IN (SELECT id FROM {table} WHERE holder = %s AND status = %s"
                 " FOR UPDATE SKIP LOCKED)",
-                [
-                    ids,
-                    [texts[pk][0] for pk in ids],
-                    [texts[pk][1] for pk in ids],
-                    timezone.now(),
-                    holder,
-                    SegmentStatus.RUNNING,
-                ],
+                [rows, timezone.now(), holder, SegmentStatus.RUNNING],
             )
             return int(cursor.rowcount)
 

@@ -67,6 +67,21 @@ def test_a_heartbeat_renews_its_own_leases_and_saves_text_so_far(alice: User) ->
 
 
 @pytest.mark.django_db
+def test_a_heartbeat_saves_any_text_exactly(alice: User) -> None:
+    credential = make_credential(alice)
+    runs = [start_run(alice, [(credential, "deepseek-chat")]) for _ in range(2)]
+    for run in runs:
+        run.claim_pending_segments("me")
+    tricky = 'He said "hi" \\ \\u0041 {"a": [1]}\nnaïve — 😀 \t\r end\\'
+    texts = {_segment(runs[0]).pk: (tricky, "'; DROP"), _segment(runs[1]).pk: ("", "only why")}
+
+    assert Segment.objects.beat("me", texts) == 2
+
+    assert (_segment(runs[0]).text, _segment(runs[0]).reasoning) == (tricky, "'; DROP")
+    assert (_segment(runs[1]).text, _segment(runs[1]).reasoning) == ("", "only why")
+
+
+@pytest.mark.django_db
 def test_an_expired_lease_is_interrupted_with_its_text_and_offers_continue_and_retry(
     alice: User, alice_client: Client, settings: Any
 ) -> None:
