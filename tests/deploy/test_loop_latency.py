@@ -16,8 +16,10 @@ from playground import http, loop_latency
 
 @pytest.fixture
 def restored() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("restored")
@@ -31,6 +33,7 @@ def test_tuning_warms_up_then_freezes_the_heap() -> None:
     assert http.ssl_context.cache_info().currsize == 1  # the CA bundle is loaded
     assert get_resolver()._populated  # every app's URLconf and views are imported
     assert gc.get_freeze_count() > 1000  # at least the modules this process has imported
+    assert gc.get_threshold() == loop_latency.GC_THRESHOLDS
 
 
 def test_the_asgi_lifespan_start_up_tunes_the_process() -> None:
@@ -58,11 +61,12 @@ async def main():
             await asyncio.sleep(0.01)
         task.cancel()
     from playground import http
-    print(sent[0], gc.get_freeze_count() > 1000, http.ssl_context.cache_info().currsize)
+    print(sent[0], gc.get_freeze_count() > 1000, http.ssl_context.cache_info().currsize,
+          gc.get_threshold()[0])
 
 asyncio.run(main())
 """
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
-    assert result.stdout.split() == ["lifespan.startup.complete", "True", "1"]
+    assert result.stdout.split() == ["lifespan.startup.complete", "True", "1", "7000"]
