@@ -123,48 +123,37 @@ def test_a_stream_that_claims_nothing_sweeps_first_so_its_replay_is_true(
     assert run.status == RunStatus.INTERRUPTED
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_signed_out_session_claims_nothing(alice: User, alice_client: Client) -> None:
-    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
-    session_key = alice_client.cookies["sessionid"].value
-    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
-    alice_client.logout()
-
-    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.SIGNED_OUT
-    assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
+# What can happen between the page and its stream request, and how the stream is refused.
+REFUSALS = {
+    "signed out": stream_endpoint.SIGNED_OUT,
+    "session expired": stream_endpoint.SIGNED_OUT,
+    "another user's grant": stream_endpoint.GONE,
+    "run deleted": stream_endpoint.GONE,
+}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_expired_session_claims_nothing(alice: User, alice_client: Client) -> None:
+@pytest.mark.parametrize("case", list(REFUSALS))
+def test_a_stream_refused_after_its_page_claims_nothing(
+    alice: User, alice_client: Client, case: str
+) -> None:
     run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
     session_key = alice_client.cookies["sessionid"].value
-    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
-    Session.objects.filter(session_key=session_key).update(
-        expire_date=timezone.now() - timedelta(seconds=1)
-    )
+    user_id = alice.pk
+    if case == "signed out":
+        alice_client.logout()
+    elif case == "session expired":
+        expired = timezone.now() - timedelta(seconds=1)
+        Session.objects.filter(session_key=session_key).update(expire_date=expired)
+    elif case == "another user's grant":
+        user_id += 1000
+    else:
+        run.delete()
+    grant = stream_tokens.StreamGrant(run.pk, str(run.code), user_id)
 
-    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.SIGNED_OUT
-    assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
-
-
-@pytest.mark.django_db(transaction=True)
-def test_another_users_run_is_gone_for_this_grant(alice: User, alice_client: Client) -> None:
-    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
-    session_key = alice_client.cookies["sessionid"].value
-    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk + 1000)
-
-    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.GONE
-    assert Segment.objects.get(column__run=run).status == SegmentStatus.PENDING
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_deleted_run_claims_nothing(alice: User, alice_client: Client) -> None:
-    run = start_run(alice, [(make_credential(alice), "deepseek-chat")])
-    session_key = alice_client.cookies["sessionid"].value
-    grant = stream_tokens.StreamGrant(run.pk, str(run.code), alice.pk)
-    run.delete()
-
-    assert stream_endpoint._plan_if_signed_in(grant, session_key) == stream_endpoint.GONE
+    assert stream_endpoint._plan_if_signed_in(grant, session_key) == REFUSALS[case]
+    claimed = Segment.objects.filter(column__run_id=run.pk).exclude(status=SegmentStatus.PENDING)
+    assert not claimed.exists()
 
 
 @pytest.mark.django_db(transaction=True)
