@@ -21,7 +21,9 @@ import socket
 import ssl
 import weakref
 from collections.abc import AsyncIterator
+from http.cookiejar import Cookie, CookieJar
 from typing import Any
+from urllib.request import Request
 
 import aiohttp
 import httpx
@@ -71,6 +73,21 @@ class PinnedResolver(AbstractResolver):
             await self._inner.close()
 
 
+class NoCookieJar(CookieJar):
+    """A cookie jar that keeps nothing.
+
+    One client serves every user of the process: a cookie a provider (or the CDN in front of it)
+    sets on one user's request would otherwise ride on the next user's request to that host.
+    Provider APIs authenticate with the key in each request, never with a cookie.
+    """
+
+    def set_cookie(self, cookie: Cookie) -> None:
+        """Keep nothing."""
+
+    def extract_cookies(self, response: Any, request: Request) -> None:
+        """Read nothing from a response."""
+
+
 class ReadAnyStream(AiohttpResponseStream):
     """A response body as aiohttp receives it: each read returns whatever has arrived.
 
@@ -83,7 +100,7 @@ class ReadAnyStream(AiohttpResponseStream):
 
     def __init__(self, stream: AiohttpResponseStream) -> None:
         # The parent keeps its aiohttp response as `_aiohttp_response`; a subclass may read it
-        # (tests/test_http_client.py fails if a new httpx-aiohttp stops setting it).
+        # (tests/providers/test_network_errors.py fails if a new httpx-aiohttp stops setting it).
         super().__init__(stream._aiohttp_response)  # noqa: SLF001
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -132,6 +149,7 @@ def build_client(*, allow_private: bool) -> httpx.AsyncClient:
         transport=transport,
         # The demo mode's simulator, answered in this process (playground/providers/inprocess.py).
         mounts=simulator_mounts(),
+        cookies=NoCookieJar(),
         # httpx-aiohttp hands `pool` to aiohttp as the bound on the whole connection set-up
         # (waiting for a slot and connecting), so it is as long as `connect`: at 5 s, a busy
         # process starting 100 runs at once failed a few connections (bench/relay.py).

@@ -166,3 +166,31 @@ async def test_the_sites_transport_reads_bodies_as_they_arrive() -> None:
         finally:
             await transport.aclose()
     assert body.count(b"data: ") == 2 and b'"content": "two"' in body
+
+
+async def test_a_cookie_one_request_was_given_is_not_sent_with_the_next() -> None:
+    # One client serves every user: a provider's (or its CDN's) cookie must not carry over.
+    seen: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n"
+            b"set-cookie: affinity=user-a; Path=/\r\nconnection: close\r\n\r\n{}"
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with build_client(allow_private=True) as client:
+            for _ in range(2):
+                response = await client.get(f"http://127.0.0.1:{port}/v1/models")
+                assert response.headers["set-cookie"].startswith("affinity=")
+            assert len(client.cookies) == 0
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(seen) == 2
+    assert all(b"cookie:" not in head.lower() for head in seen)
