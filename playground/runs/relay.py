@@ -534,8 +534,13 @@ class RunRelay:
         try:
             for frame in self._start():
                 yield frame
+            coalescing = True  # whether a column's text waits out the throttle
             while self._open:
-                self._set_wakeup(self._next_wakeup(last_frame_at))
+                # The wake-up rings for text held by the throttle, or for the next keep-alive.
+                # With none held and one set, it is already due no later than the keep-alive
+                # (which only moves later as frames go out): most turns skip the computation.
+                if coalescing or self._wake is None:
+                    self._set_wakeup(self._next_wakeup(last_frame_at))
                 # Everything already queued goes into the same turn: under load several
                 # columns' chunks wait together, and one pass over the columns serves them all.
                 items = await self._mailbox.take()
@@ -545,10 +550,12 @@ class RunRelay:
                         self._wake, self._wake_at = None, math.inf
                     elif self._apply(index, event):
                         out.append(self._end_frames(index))
+                coalescing = False
                 for index, pending in self._pending.items():
                     # Only a column with text waiting can have a frame due (`_flush`).
                     if pending.since is not None and not self.outcomes[index].done:
                         out.append(self._flush(index, force=False))
+                        coalescing = coalescing or pending.since is not None
                 now = time.monotonic()
                 chunk = "".join(out)
                 if not chunk and now - last_frame_at >= self.keepalive:

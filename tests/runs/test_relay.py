@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -102,3 +103,24 @@ async def test_it_ends_every_column_even_if_stopped_before_it_started(sim: Sim) 
                 relay.stop()  # before any producer task has run
     assert [SegmentStatus.of_outcome(o) for o in relay.outcomes.values()] == ["stopped", "stopped"]
     assert frames[-1].startswith("event: run-done")
+
+
+@pytest.mark.anyio
+async def test_text_the_throttle_holds_goes_out_when_the_provider_falls_silent(sim: Sim) -> None:
+    # Fast deltas, then the provider stalls: what the throttle held when the deltas stopped
+    # must go out at the end of the throttle interval (the relay's wake-up), not wait for the
+    # stall deadline to end the column.
+    async with httpx.AsyncClient() as client:
+        relay = RunRelay(
+            lambda: client,
+            [_job(sim, "deepseek-chat-tps400-fault-stall")],
+            PlainRenderer(),
+            deadlines=Deadlines(first_token=5, stall=1.5, total=10),
+            allow_private=True,
+            coalesce=0.2,
+        )
+        arrivals = [(time.monotonic(), frame) async for frame in relay.frames()]
+    text_at = [at for at, frame in arrivals if "event: col-0-text" in frame]
+    end_at = next(at for at, frame in arrivals if "event: col-0-end" in frame)
+    assert relay.outcomes[0].error is not None and relay.outcomes[0].error.kind == "stalled"
+    assert end_at - text_at[-1] > 1.0  # the last text went out long before the stall ended it
