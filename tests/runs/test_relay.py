@@ -40,6 +40,12 @@ def _job(sim: Sim, model: str, index: int = 0) -> ColumnJob:
     return ColumnJob(index, target, request)
 
 
+def _relay(client: httpx.AsyncClient, sim: Sim, *models: str, **options: Any) -> RunRelay:
+    """Return a relay with one column per simulator model, plainly rendered."""
+    jobs = [_job(sim, model, index) for index, model in enumerate(models)]
+    return RunRelay(lambda: client, jobs, PlainRenderer(), allow_private=True, **options)
+
+
 async def _frames(relay: RunRelay) -> list[str]:
     return [frame async for frame in relay.frames()]
 
@@ -49,12 +55,11 @@ async def test_it_sends_keepalives_in_silence_and_gives_up_on_a_silent_provider(
     sim: Sim,
 ) -> None:
     async with httpx.AsyncClient() as client:
-        relay = RunRelay(
-            lambda: client,
-            [_job(sim, "deepseek-chat-fault-silent")],
-            PlainRenderer(),
+        relay = _relay(
+            client,
+            sim,
+            "deepseek-chat-fault-silent",
             deadlines=Deadlines(first_token=0.8, stall=0.8, total=5),
-            allow_private=True,
             keepalive=0.2,
         )
         frames = await _frames(relay)
@@ -70,13 +75,7 @@ async def test_it_sends_keepalives_in_silence_and_gives_up_on_a_silent_provider(
 async def test_it_coalesces_many_small_deltas_into_fewer_frames(sim: Sim) -> None:
     async def count_text_frames(coalesce: float) -> tuple[int, int]:
         async with httpx.AsyncClient() as client:
-            relay = RunRelay(
-                lambda: client,
-                [_job(sim, "deepseek-chat-tps200")],
-                PlainRenderer(),
-                allow_private=True,
-                coalesce=coalesce,
-            )
+            relay = _relay(client, sim, "deepseek-chat-tps200", coalesce=coalesce)
             frames = await _frames(relay)
         text_frames = sum(1 for frame in frames if frame.startswith("event: col-0-text"))
         return text_frames, len(relay.outcomes[0].text)
@@ -90,12 +89,7 @@ async def test_it_coalesces_many_small_deltas_into_fewer_frames(sim: Sim) -> Non
 @pytest.mark.anyio
 async def test_it_ends_every_column_even_if_stopped_before_it_started(sim: Sim) -> None:
     async with httpx.AsyncClient() as client:
-        relay = RunRelay(
-            lambda: client,
-            [_job(sim, "deepseek-chat-tps20", 0), _job(sim, "deepseek-chat-tps20", 1)],
-            PlainRenderer(),
-            allow_private=True,
-        )
+        relay = _relay(client, sim, "deepseek-chat-tps20", "deepseek-chat-tps20")
         frames: list[Any] = []
         async for frame in relay.frames():
             frames.append(frame)
@@ -111,12 +105,11 @@ async def test_text_the_throttle_holds_goes_out_when_the_provider_falls_silent(s
     # must go out at the end of the throttle interval (the relay's wake-up), not wait for the
     # stall deadline to end the column.
     async with httpx.AsyncClient() as client:
-        relay = RunRelay(
-            lambda: client,
-            [_job(sim, "deepseek-chat-tps400-fault-stall")],
-            PlainRenderer(),
+        relay = _relay(
+            client,
+            sim,
+            "deepseek-chat-tps400-fault-stall",
             deadlines=Deadlines(first_token=5, stall=1.5, total=10),
-            allow_private=True,
             coalesce=0.2,
         )
         arrivals = [(time.monotonic(), frame) async for frame in relay.frames()]
