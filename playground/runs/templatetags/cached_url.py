@@ -3,8 +3,9 @@
 Each column's end fragment names ten of the run's URLs, and Django's `reverse` looks up the
 URLconf, the script prefix and the active language per call: a third of the fragment's cost,
 rendered on the event loop as every column ends (BENCHMARKS.md, "Relay at 100 concurrent
-runs"). A URL depends only on its name, its arguments, the URLconf and the script prefix, and
-the URLconf does not change while the process runs, so the answers are kept, keyed by all four.
+runs"). The site has no per-language URLs (no `i18n_patterns`), so a URL depends only on its
+name, its arguments, the URLconf and the script prefix, and the URLconf does not change while
+the process runs: the answers are kept, keyed by all four.
 """
 
 from __future__ import annotations
